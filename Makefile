@@ -1,0 +1,38 @@
+# Docket — the two commands of the quick start are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket
+export DATABASE_URL
+
+.PHONY: run test lint venv demo clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Everything on embedded defaults: SQLite in var/, a filesystem Celery broker in var/broker,
+# mail printed on the console. Ctrl-C stops the web server, the worker and beat.
+run: venv
+	DJANGO_SETTINGS_MODULE=config.settings.local bash scripts/run.sh
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.settings.production \
+	  DJANGO_SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
+	  DJANGO_ALLOWED_HOSTS=docket.example.gov \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,34 @@
+"""The errors services raise. The API maps each to its HTTP status; pages show the message."""
+
+
+class DocketError(Exception):
+    status = 400
+
+    def __init__(self, message: str, **extra):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class InvalidInput(DocketError):
+    """The request names something impossible (a future decision, an unknown value…)."""
+
+    status = 400
+
+
+class NotPermitted(DocketError):
+    """The actor's role does not allow the act."""
+
+    status = 403
+
+
+class NotFound(DocketError):
+    """Absent, or in another agency: both look the same from outside."""
+
+    status = 404
+
+
+class Conflict(DocketError):
+    """The act does not fit the current state (e.g. a transition not allowed from here)."""
+
+    status = 409

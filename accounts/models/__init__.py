@@ -1,0 +1,4 @@
+from .agency import Agency
+from .membership import Membership, Role
+
+__all__ = ["Agency", "Membership", "Role"]

@@ -1,0 +1,3 @@
+from .system import ImpactLevel, InformationSystem
+
+__all__ = ["ImpactLevel", "InformationSystem"]

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as account_views
+
+api_v1 = [
+    path("", include("incidents.api.urls")),
+    path("", include("reporting.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("agency/", account_views.switch_agency, name="switch-agency"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+]

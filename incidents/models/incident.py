@@ -1,0 +1,241 @@
+from django.conf import settings
+from django.db import models
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from accounts.models import Membership, Role
+
+from .enums import (
+    FunctionalImpact,
+    IndicatorType,
+    Location,
+    NcissLevel,
+    Recoverability,
+    validate_attack_vectors,
+    validate_information_impact,
+)
+
+
+class State(models.TextChoices):
+    """NIST SP 800-61 phases as Docket tracks them."""
+
+    DETECTED = "detected", "Detected"
+    TRIAGE = "triage", "Triage"
+    CONFIRMED = "confirmed", "Confirmed"
+    CONTAINED = "contained", "Contained"
+    ERADICATED = "eradicated", "Eradicated"
+    RECOVERED = "recovered", "Recovered"
+    CLOSED = "closed", "Closed"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+HANDLERS = frozenset({Role.ISSO, Role.COMPLIANCE_OFFICER})
+CLOSERS = frozenset({Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL})
+
+
+def _role_in(roles: frozenset[str]):
+    """A django-fsm permission: the user holds one of ``roles`` in the incident's agency."""
+
+    def permitted(instance, user) -> bool:
+        return Membership.objects.filter(user=user, agency_id=instance.agency_id, role__in=roles).exists()
+
+    permitted.roles = roles
+    return permitted
+
+
+class Incident(FSMModelMixin, models.Model):
+    """A security incident of one agency, from detection to closure.
+
+    Carries the fields CISA's notification asks for, the lifecycle (a protected django-fsm
+    field: only transitions change it, through ``incidents.services.incident_transition``,
+    which checks the actor's role and appends an ``IncidentEvent``) and the anchors of the
+    reporting clocks (identified-at here; determination and breach times on ``Determination``).
+    """
+
+    agency_path = "agency"
+    incident_path = ""
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="incidents")
+    number = models.CharField(max_length=32, editable=False)
+    year = models.PositiveSmallIntegerField(editable=False)
+    sequence = models.PositiveIntegerField(editable=False)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    state = FSMField(default=State.DETECTED, choices=State.choices, protected=True)
+    dismissed_reason = models.TextField(blank=True)
+
+    # CISA notification elements. Blank means "Unknown", which CISA accepts at first.
+    functional_impact = models.CharField(max_length=40, choices=FunctionalImpact.choices, blank=True)
+    information_impact = models.JSONField(
+        default=list, blank=True, validators=[validate_information_impact], help_text="Several allowed."
+    )
+    recoverability = models.CharField(max_length=20, choices=Recoverability.choices, blank=True)
+    location = models.CharField(
+        "location of observed activity", max_length=10, choices=Location.choices, blank=True
+    )
+    attack_vectors = models.JSONField(default=list, blank=True, validators=[validate_attack_vectors])
+    systems_affected_count = models.PositiveIntegerField(null=True, blank=True)
+    records_affected_count = models.PositiveBigIntegerField(null=True, blank=True)
+    users_affected_count = models.PositiveIntegerField(null=True, blank=True)
+    poc_name = models.CharField("point of contact", max_length=200, blank=True)
+    poc_email = models.EmailField("point of contact email", blank=True)
+    poc_phone = models.CharField("point of contact phone", max_length=40, blank=True)
+    identified_at = models.DateTimeField(
+        help_text="When the agency's SOC/CSIRT identified it: CISA's one-hour clock starts here."
+    )
+    first_detected_at = models.DateTimeField(null=True, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    cisa_tracking_number = models.CharField(max_length=64, blank=True)
+    nciss_level = models.PositiveSmallIntegerField(
+        "assessed NCISS level", choices=NcissLevel.choices, null=True, blank=True
+    )
+    systems = models.ManyToManyField(
+        "compliance.InformationSystem", blank=True, related_name="incidents"
+    )
+    related = models.ManyToManyField("self", blank=True, symmetrical=True)
+    ruleset = models.ForeignKey(
+        "reporting.RuleSet",
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        help_text="The rule set in force for the agency when the incident was opened.",
+    )
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "number"], name="incident_number_per_agency"),
+            models.UniqueConstraint(
+                fields=["agency", "year", "sequence"], name="incident_sequence_per_agency"
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    # --- lifecycle -------------------------------------------------------------------------
+    # Side effects of every transition (the event row, obligations withdrawn on dismissal)
+    # live in incidents.services.incident_transition, not here.
+
+    @transition(field=state, source=State.DETECTED, target=State.TRIAGE, permission=_role_in(HANDLERS))
+    def start_triage(self):
+        """Detected → triage."""
+
+    @transition(field=state, source=State.TRIAGE, target=State.CONFIRMED, permission=_role_in(HANDLERS))
+    def confirm(self):
+        """Triage → confirmed: the occurrence is an incident."""
+
+    @transition(field=state, source=State.CONFIRMED, target=State.CONTAINED, permission=_role_in(HANDLERS))
+    def contain(self):
+        """Confirmed → contained."""
+
+    @transition(field=state, source=State.CONTAINED, target=State.ERADICATED, permission=_role_in(HANDLERS))
+    def eradicate(self):
+        """Contained → eradicated."""
+
+    @transition(field=state, source=State.ERADICATED, target=State.RECOVERED, permission=_role_in(HANDLERS))
+    def recover(self):
+        """Eradicated → recovered."""
+
+    @transition(field=state, source=State.RECOVERED, target=State.CLOSED, permission=_role_in(CLOSERS))
+    def close(self):
+        """Recovered → closed. The service refuses while a reporting obligation is open."""
+
+    @transition(
+        field=state,
+        source=[State.DETECTED, State.TRIAGE, State.CONFIRMED],
+        target=State.DISMISSED,
+        permission=_role_in(HANDLERS),
+    )
+    def dismiss(self):
+        """Detected/triage/confirmed → dismissed (a reason is required). Unmet obligations are
+        withdrawn by the service."""
+
+
+class IncidentSequence(models.Model):
+    """The last incident number handed out per agency and year.
+
+    Incremented under a row lock in the same transaction that inserts the incident, so numbers
+    are gapless (a rolled-back incident returns its number) and two openings at the same moment
+    get different numbers.
+    """
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.CASCADE)
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "year"], name="one_sequence_per_agency_year")
+        ]
+
+
+class Indicator(models.Model):
+    """An indicator of compromise observed in the incident."""
+
+    agency_path = "incident__agency"
+    incident_path = "incident"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="indicators")
+    type = models.CharField(max_length=20, choices=IndicatorType.choices)
+    value = models.CharField(max_length=2048)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "type", "value"], name="indicator_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()}: {self.value}"
+
+
+class AdditionalInformation(models.Model):
+    """New information about a major incident. FISMA asks Congress to be updated within a
+    reasonable period after it is discovered: each record anchors one supplemental report."""
+
+    agency_path = "incident__agency"
+    incident_path = "incident"
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="additional_information"
+    )
+    summary = models.TextField()
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+        verbose_name_plural = "additional information"
+
+    def __str__(self) -> str:
+        return f"{self.incident.number}: additional information of {self.recorded_at:%Y-%m-%d}"
+
+
+class AuditorGrant(models.Model):
+    """An auditor may read this incident (and only the incidents granted to them)."""
+
+    agency_path = "incident__agency"
+    incident_path = "incident"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="auditor_grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="grant_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} may audit {self.incident.number}"

@@ -1,0 +1,478 @@
+"""Every write to an incident goes through here: views, the API, the admin and commands.
+
+Each service takes the acting ``AgencyContext`` and, where time matters, ``now`` (injected so
+tests can stand on any instant; default: the system clock). Each runs in one transaction and
+locks the incident row, so concurrent acts on one incident are serialised.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed, has_transition_perm
+
+from accounts.context import AgencyContext
+from accounts.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from accounts.models import Role
+from accounts.scoping import scope
+from compliance.models import InformationSystem
+from reporting.clock import format_local
+from reporting.criteria import Assessment, CriteriaError, recommend
+
+from .models import (
+    AdditionalInformation,
+    Decision,
+    Determination,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    IncidentSequence,
+    Indicator,
+    State,
+)
+
+OPENERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
+EDITORS = (Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL)
+TRANSITIONS = ("start_triage", "confirm", "contain", "eradicate", "recover", "close", "dismiss")
+
+# Fields a caller may set when opening or updating an incident.
+EDITABLE_FIELDS = (
+    "title",
+    "summary",
+    "functional_impact",
+    "information_impact",
+    "recoverability",
+    "location",
+    "attack_vectors",
+    "systems_affected_count",
+    "records_affected_count",
+    "users_affected_count",
+    "poc_name",
+    "poc_email",
+    "poc_phone",
+    "identified_at",
+    "first_detected_at",
+    "occurred_at",
+    "cisa_tracking_number",
+    "nciss_level",
+)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+def _require_role(ctx: AgencyContext, roles, act: str) -> None:
+    if not ctx.has_role(*roles):
+        names = ", ".join(Role(r).label for r in roles)
+        raise NotPermitted(f"Only a {names} may {act}.")
+
+
+def _event(incident, kind, *, actor, at, note="", data=None, from_state="", to_state=""):
+    return IncidentEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        actor=actor,
+        at=at,
+        note=note,
+        data=data or {},
+        from_state=from_state,
+        to_state=to_state,
+    )
+
+
+def _lock(ctx: AgencyContext, incident: Incident) -> Incident:
+    """Re-read ``incident`` under a row lock, through the caller's scope."""
+    locked = scope(Incident.objects.select_for_update(of=("self",)), ctx).filter(pk=incident.pk).first()
+    if locked is None:
+        raise NotFound("No such incident.")
+    return locked
+
+
+def _check_times(values: dict[str, Any], now: datetime) -> None:
+    for name in ("identified_at", "first_detected_at", "occurred_at"):
+        value = values.get(name)
+        if value is not None and value > now:
+            raise InvalidInput(f"{name} cannot be in the future.", field=name)
+
+
+def _agency_systems(ctx: AgencyContext, system_ids) -> list[InformationSystem]:
+    ids = list(dict.fromkeys(int(i) for i in system_ids))
+    found = {s.pk: s for s in scope(InformationSystem.objects.all(), ctx).filter(pk__in=ids)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise InvalidInput(
+            f"No information system {missing} in agency {ctx.agency.abbreviation}.", field="systems"
+        )
+    return [found[i] for i in ids]
+
+
+def _related(ctx: AgencyContext, numbers) -> list[Incident]:
+    numbers = list(dict.fromkeys(numbers))
+    found = {i.number: i for i in scope(Incident.objects.all(), ctx).filter(number__in=numbers)}
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise InvalidInput(f"No incident {missing} in your agency.", field="related")
+    return [found[n] for n in numbers]
+
+
+def _full_clean(instance) -> None:
+    try:
+        instance.full_clean(exclude=["ruleset", "agency", "created_by", "state"], validate_unique=False)
+    except ValidationError as exc:
+        first_field, messages = next(iter(exc.message_dict.items()))
+        raise InvalidInput(f"{first_field}: {' '.join(messages)}", field=first_field, errors=exc.message_dict) from exc
+
+
+def _allocate_number(incident: Incident, at: datetime) -> None:
+    """Give ``incident`` the next number of its agency's year, gapless and race-free: the
+    sequence row is locked until the transaction that inserts the incident ends."""
+    year = at.astimezone(incident.agency.tz).year
+    IncidentSequence.objects.bulk_create(
+        [IncidentSequence(agency=incident.agency, year=year)], ignore_conflicts=True
+    )
+    seq = IncidentSequence.objects.select_for_update().get(agency=incident.agency, year=year)
+    seq.last_value += 1
+    seq.save(update_fields=["last_value"])
+    incident.year, incident.sequence = year, seq.last_value
+    incident.number = f"{incident.agency.abbreviation}-{year}-{seq.last_value:04d}"
+
+
+@transaction.atomic
+def incident_open(
+    *,
+    ctx: AgencyContext,
+    title: str,
+    identified_at: datetime | None = None,
+    systems=(),
+    related=(),
+    indicators=(),
+    now: datetime | None = None,
+    **fields,
+) -> Incident:
+    """Open an incident in the caller's agency. Numbers it ``ABBR-YEAR-NNNN`` (the year in the
+    agency's zone), binds it to the rule set in force, and starts its clocks (CISA's one hour
+    from identification). ``systems`` are system ids, ``related`` incident numbers,
+    ``indicators`` dicts of type/value/note."""
+    from reporting.services import obligations_sync, ruleset_in_force
+
+    now = _now(now)
+    _require_role(ctx, OPENERS, "open an incident")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    identified_at = identified_at or now
+    _check_times({"identified_at": identified_at, **fields}, now)
+    incident = Incident(
+        agency=ctx.agency,
+        title=title,
+        identified_at=identified_at,
+        ruleset=ruleset_in_force(ctx.agency, now),
+        created_by=ctx.user,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    _full_clean(incident)
+    system_objs = _agency_systems(ctx, systems)
+    related_objs = _related(ctx, related)
+    _allocate_number(incident, now)
+    incident.save()
+    incident.systems.set(system_objs)
+    incident.related.set(related_objs)
+    _event(
+        incident, EventKind.OPENED, actor=ctx.user, at=now, to_state=incident.state,
+        data={"number": incident.number, "ruleset": str(incident.ruleset)},
+    )
+    for item in indicators:
+        indicator_add(ctx=ctx, incident=incident, now=now, **item)
+    obligations_sync(incident=incident, actor=ctx.user, now=now, reason="incident opened")
+    return incident
+
+
+@transaction.atomic
+def incident_update(
+    *,
+    ctx: AgencyContext,
+    incident: Incident,
+    changes: dict[str, Any],
+    now: datetime | None = None,
+) -> Incident:
+    """Change fields of an incident; ``systems`` (ids) and ``related`` (numbers) replace the
+    current sets. Logs what changed; recomputes the clocks when identified-at moved."""
+    from reporting.services import obligations_sync
+
+    now = _now(now)
+    _require_role(ctx, EDITORS, "edit an incident")
+    incident = _lock(ctx, incident)
+    if incident.state in (State.CLOSED, State.DISMISSED):
+        raise Conflict(f"{incident.number} is {incident.state}; it can no longer be edited.")
+    changes = dict(changes)
+    systems = changes.pop("systems", None)
+    related = changes.pop("related", None)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    _check_times(changes, now)
+    changed = {}
+    for name, value in changes.items():
+        old = getattr(incident, name)
+        if old != value:
+            changed[name] = {"old": _jsonable(old), "new": _jsonable(value)}
+            setattr(incident, name, value)
+    _full_clean(incident)
+    if systems is not None:
+        objs = _agency_systems(ctx, systems)
+        old_ids = sorted(incident.systems.values_list("pk", flat=True))
+        if sorted(o.pk for o in objs) != old_ids:
+            incident.systems.set(objs)
+            changed["systems"] = {"old": old_ids, "new": sorted(o.pk for o in objs)}
+    if related is not None:
+        objs = [o for o in _related(ctx, related) if o.pk != incident.pk]
+        old = sorted(incident.related.values_list("number", flat=True))
+        if sorted(o.number for o in objs) != old:
+            incident.related.set(objs)
+            changed["related"] = {"old": old, "new": sorted(o.number for o in objs)}
+    if not changed:
+        return incident
+    incident.updated_at = now
+    incident.save()
+    _event(incident, EventKind.UPDATED, actor=ctx.user, at=now, data={"changed": changed},
+           note=f"Changed {', '.join(sorted(changed))}.")
+    if "identified_at" in changed:
+        obligations_sync(incident=incident, actor=ctx.user, now=now, reason="identified-at changed")
+    return incident
+
+
+def _jsonable(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def allowed_transitions(ctx: AgencyContext, incident: Incident) -> list[str]:
+    """The transitions ``ctx``'s user may take from the incident's current state."""
+    return [
+        t.name
+        for t in incident.get_available_state_transitions()
+        if has_transition_perm(getattr(incident, t.name), ctx.user)
+    ]
+
+
+@transaction.atomic
+def incident_transition(
+    *,
+    ctx: AgencyContext,
+    incident: Incident,
+    transition: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> Incident:
+    """Move the incident along its lifecycle and append the event.
+
+    Side effects: ``dismiss`` needs a reason (``note``) and withdraws every open obligation;
+    ``close`` is refused while an obligation is still open (meet or waive it first).
+    """
+    from reporting.models import Obligation
+    from reporting.services import obligations_sync
+
+    now = _now(now)
+    incident = _lock(ctx, incident)
+    allowed = allowed_transitions(ctx, incident)
+    if transition not in TRANSITIONS or transition not in allowed:
+        raise Conflict(
+            f"{transition!r} is not allowed from state {incident.state!r} for you; "
+            f"allowed: {', '.join(allowed) or 'none'}.",
+            allowed_transitions=allowed,
+            state=incident.state,
+        )
+    note = (note or "").strip()
+    if transition == "dismiss" and not note:
+        raise InvalidInput("Dismissing an incident needs a reason.", field="note")
+    if transition == "close":
+        open_ones = Obligation.objects.filter(incident=incident).open()
+        if open_ones.exists():
+            titles = ", ".join(str(o.rule.title) for o in open_ones.select_related("rule"))
+            raise Conflict(
+                f"{incident.number} still has open reporting obligations ({titles}); "
+                "record their submissions or waive them before closing.",
+                allowed_transitions=allowed,
+                state=incident.state,
+            )
+    before = incident.state
+    try:
+        getattr(incident, transition)()
+    except TransitionNotAllowed as exc:  # a race lost to another transition
+        raise Conflict(str(exc), allowed_transitions=allowed, state=before) from exc
+    if transition == "dismiss":
+        incident.dismissed_reason = note
+    incident.updated_at = now
+    incident.save()
+    _event(incident, EventKind.TRANSITION, actor=ctx.user, at=now, note=note,
+           from_state=before, to_state=incident.state, data={"transition": transition})
+    if transition == "dismiss":
+        obligations_sync(incident=incident, actor=ctx.user, now=now, reason="incident dismissed")
+    return incident
+
+
+@transaction.atomic
+def indicator_add(
+    *, ctx: AgencyContext, incident: Incident, type: str, value: str, note: str = "",
+    now: datetime | None = None,
+) -> Indicator:
+    """Record an indicator of compromise (once per type and value)."""
+    now = _now(now)
+    _require_role(ctx, EDITORS, "add indicators")
+    indicator = Indicator(incident=incident, type=type, value=(value or "").strip(), note=note)
+    _full_clean(indicator)
+    if Indicator.objects.filter(incident=incident, type=type, value=indicator.value).exists():
+        raise InvalidInput(f"Indicator {type}:{indicator.value} is already recorded.", field="value")
+    indicator.save()
+    _event(incident, EventKind.INDICATOR, actor=ctx.user, at=now,
+           data={"type": type, "value": indicator.value})
+    return indicator
+
+
+def current_determination(incident: Incident) -> Determination | None:
+    return incident.determinations.filter(superseded_by__isnull=True).order_by("-recorded_at", "-pk").first()
+
+
+def determination_recommend(*, incident: Incident, assessment: Assessment):
+    """What the incident's rule set recommends for ``assessment`` (no write)."""
+    try:
+        return recommend(incident.ruleset.major_criteria, assessment)
+    except CriteriaError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+@transaction.atomic
+def determination_record(
+    *,
+    ctx: AgencyContext,
+    incident: Incident,
+    decision: str,
+    rationale: str,
+    harms: dict | None = None,
+    nciss_level: int | None = None,
+    pii_individuals: int | None = None,
+    pii_acts=(),
+    breach: bool = False,
+    breach_discovered_at: datetime | None = None,
+    basis_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Determination:
+    """An approving official's determination. ``basis_at`` — when there was a reasonable basis
+    to conclude — defaults to now, may be earlier, never later. A second determination is a
+    correction: it supersedes the current one (which stays) and the clocks are recomputed,
+    each moved due time logged with its old and new value."""
+    from reporting.services import obligations_sync
+
+    now = _now(now)
+    _require_role(ctx, (Role.APPROVING_OFFICIAL,), "decide whether an incident is major")
+    incident = _lock(ctx, incident)
+    if incident.state in (State.DISMISSED, State.CLOSED):
+        raise Conflict(f"{incident.number} is {incident.state}; no determination can be recorded.")
+    if decision not in Decision.values:
+        raise InvalidInput(
+            f"decision {decision!r} is not one of {', '.join(Decision.values)}.", field="decision"
+        )
+    if not (rationale or "").strip():
+        raise InvalidInput("A determination needs a rationale.", field="rationale")
+    basis_at = basis_at or now
+    if basis_at > now:
+        raise InvalidInput(
+            "The reasonable-basis time cannot be in the future "
+            f"(it is {format_local(basis_at, ctx.agency.tz)}, now is {format_local(now, ctx.agency.tz)}).",
+            field="basis_at",
+        )
+    if basis_at < incident.identified_at:
+        raise InvalidInput(
+            "The reasonable-basis time cannot precede the incident's identification "
+            f"({format_local(incident.identified_at, ctx.agency.tz)}).",
+            field="basis_at",
+        )
+    if breach and breach_discovered_at is None:
+        raise InvalidInput("A breach needs the time it was discovered.", field="breach_discovered_at")
+    if not breach and breach_discovered_at is not None:
+        raise InvalidInput("breach_discovered_at is only for breaches.", field="breach_discovered_at")
+    if breach_discovered_at is not None and breach_discovered_at > now:
+        raise InvalidInput("The breach-discovered time cannot be in the future.", field="breach_discovered_at")
+    assessment = Assessment(
+        harms=harms or {}, nciss_level=nciss_level, pii_individuals=pii_individuals,
+        pii_acts=tuple(pii_acts),
+    )
+    rec = determination_recommend(incident=incident, assessment=assessment)
+    previous = current_determination(incident)
+    det = Determination.objects.create(
+        incident=incident,
+        ruleset=incident.ruleset,
+        harms=dict(assessment.harms),
+        nciss_level=nciss_level,
+        pii_individuals=pii_individuals,
+        pii_acts=list(assessment.pii_acts),
+        breach=breach,
+        breach_discovered_at=breach_discovered_at,
+        recommendation=rec.decision,
+        criteria_fired=list(rec.fired),
+        decision=decision,
+        rationale=rationale.strip(),
+        basis_at=basis_at,
+        decided_by=ctx.user,
+        recorded_at=now,
+        supersedes=previous,
+    )
+    if nciss_level is not None and incident.nciss_level != nciss_level:
+        incident.nciss_level = nciss_level
+        incident.updated_at = now
+        incident.save(update_fields=["nciss_level", "updated_at"])
+    _event(
+        incident, EventKind.DETERMINATION, actor=ctx.user, at=now, note=rationale.strip(),
+        data={
+            "determination": det.pk,
+            "decision": decision,
+            "recommendation": rec.decision,
+            "criteria_fired": [f["key"] for f in rec.fired],
+            "basis_at": basis_at.isoformat(),
+            "corrects": previous.pk if previous else None,
+        },
+    )
+    obligations_sync(
+        incident=incident, actor=ctx.user, now=now,
+        reason="determination corrected" if previous else "determination recorded",
+    )
+    return det
+
+
+@transaction.atomic
+def additional_information_record(
+    *,
+    ctx: AgencyContext,
+    incident: Incident,
+    summary: str,
+    recorded_at: datetime | None = None,
+    now: datetime | None = None,
+) -> AdditionalInformation:
+    """New information about the incident; for a major incident it starts a supplemental
+    report's clock (repeatable: one per record)."""
+    from reporting.services import obligations_sync
+
+    now = _now(now)
+    _require_role(ctx, EDITORS, "record additional information")
+    incident = _lock(ctx, incident)
+    recorded_at = recorded_at or now
+    if recorded_at > now:
+        raise InvalidInput("recorded_at cannot be in the future.", field="recorded_at")
+    if not (summary or "").strip():
+        raise InvalidInput("Describe the additional information.", field="summary")
+    info = AdditionalInformation.objects.create(
+        incident=incident, summary=summary.strip(), recorded_at=recorded_at, recorded_by=ctx.user
+    )
+    _event(incident, EventKind.ADDITIONAL_INFORMATION, actor=ctx.user, at=now,
+           note=info.summary, data={"additional_information": info.pk,
+                                    "recorded_at": recorded_at.isoformat()})
+    obligations_sync(incident=incident, actor=ctx.user, now=now, reason="additional information")
+    return info

@@ -1,0 +1,21 @@
+from .obligation import Obligation, ReminderDispatch, Submission
+from .ruleset import (
+    AppliesTo,
+    Anchor,
+    ObligationRule,
+    RuleSet,
+    RuleSetAdoption,
+    RuleSetLocked,
+)
+
+__all__ = [
+    "Anchor",
+    "AppliesTo",
+    "Obligation",
+    "ObligationRule",
+    "ReminderDispatch",
+    "RuleSet",
+    "RuleSetAdoption",
+    "RuleSetLocked",
+    "Submission",
+]

@@ -1,0 +1,116 @@
+"""Personas (healthchecks style): two agencies and one person per role.
+
+Agency A (FTA, America/New_York): alice the ISSO of system FTA-WEB, carol the compliance
+officer, olivia the approving official, audrey the auditor, adam the agency administrator.
+Agency B (OTA, America/Los_Angeles): bob, ISSO and compliance officer there: the outsider.
+"""
+
+from datetime import UTC, datetime
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.context import context_for
+from accounts.models import Role
+from accounts.services import membership_grant
+from incidents.services import incident_open
+
+from .factories import AgencyFactory, SystemFactory, UserFactory
+
+
+@pytest.fixture
+def agency_a(db):
+    return AgencyFactory(name="Federal Test Agency", abbreviation="FTA", time_zone="America/New_York",
+                         now=datetime(2020, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def agency_b(db):
+    return AgencyFactory(name="Other Test Agency", abbreviation="OTA", time_zone="America/Los_Angeles",
+                         now=datetime(2020, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def web_system(agency_a):
+    return SystemFactory(agency=agency_a, name="Public web store", acronym="FTA-WEB")
+
+
+@pytest.fixture
+def hr_system(agency_a):
+    return SystemFactory(agency=agency_a, name="Human resources", acronym="FTA-HR")
+
+
+@pytest.fixture
+def b_system(agency_b):
+    return SystemFactory(agency=agency_b, name="Other web", acronym="OTA-WEB")
+
+
+def _person(username, agency, *roles, systems=()):
+    user = UserFactory(username=username)
+    for role in roles:
+        membership_grant(user=user, agency=agency, role=role,
+                         systems=systems if role == Role.ISSO else ())
+    return user
+
+
+@pytest.fixture
+def alice(agency_a, web_system):
+    return _person("alice", agency_a, Role.ISSO, systems=[web_system])
+
+
+@pytest.fixture
+def carol(agency_a):
+    return _person("carol", agency_a, Role.COMPLIANCE_OFFICER)
+
+
+@pytest.fixture
+def olivia(agency_a):
+    return _person("olivia", agency_a, Role.APPROVING_OFFICIAL)
+
+
+@pytest.fixture
+def audrey(agency_a):
+    return _person("audrey", agency_a, Role.AUDITOR)
+
+
+@pytest.fixture
+def adam(agency_a):
+    return _person("adam", agency_a, Role.AGENCY_ADMIN)
+
+
+@pytest.fixture
+def bob(agency_b, b_system):
+    return _person("bob", agency_b, Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL,
+                   systems=[b_system])
+
+
+@pytest.fixture
+def ctx():
+    """``ctx(user, agency)``: the acting context services take."""
+    return context_for
+
+
+@pytest.fixture
+def open_incident(agency_a, alice, web_system):
+    """``open_incident(now=..., **fields)``: alice opens an incident on FTA-WEB."""
+
+    def _open(*, now, by=None, agency=None, **fields):
+        fields.setdefault("title", "Shell spawned in store-frontend")
+        fields.setdefault("systems", [web_system.pk])
+        return incident_open(ctx=context_for(by or alice, agency or agency_a), now=now, **fields)
+
+    return _open
+
+
+@pytest.fixture
+def api():
+    """``api(user, agency=None)``: an API client signed in as ``user``."""
+
+    def _client(user, agency=None):
+        client = APIClient()
+        client.force_authenticate(user)
+        if agency is not None:
+            client.credentials(HTTP_X_DOCKET_AGENCY=agency.abbreviation)
+        return client
+
+    return _client
