@@ -25,3 +25,32 @@ class ScopedQuerysetMixin:
 
     def get_queryset(self):
         return scope(super().get_queryset(), self.request.agency_context)
+
+
+class StrictFieldsMixin:
+    """Unknown fields in a request body are an error naming them, not silently dropped."""
+
+    def to_internal_value(self, data):
+        from rest_framework import serializers
+
+        if hasattr(data, "keys"):
+            writable = {name for name, f in self.fields.items() if not f.read_only}
+            unknown = sorted(set(data.keys()) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [f"Unknown field; allowed: {', '.join(sorted(writable))}."]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class LocalTimeField:
+    """Helper for serializers: an instant as the agency's wall-clock text, zone printed."""
+
+    @staticmethod
+    def render(instant, agency) -> str | None:
+        from reporting.clock import format_local
+
+        return format_local(instant, agency.tz) if instant else None

@@ -39,45 +39,48 @@ class AgencyContext:
         return bool(self.roles & AGENCY_WIDE_ROLES)
 
 
-def context_for(user, agency: Agency) -> AgencyContext:
-    """The context of ``user`` acting within ``agency``; raises if they hold no role there."""
-    if not getattr(user, "is_authenticated", False):
-        raise AgencyContextError("Sign in first.")
-    memberships = list(
-        Membership.objects.filter(user=user, agency=agency).prefetch_related("systems")
-    )
-    if not memberships:
+def _build(user, agency: Agency, memberships) -> AgencyContext:
+    mine = [m for m in memberships if m.agency_id == agency.pk]
+    if not mine:
         raise AgencyContextError(f"You hold no role in agency {agency.abbreviation}.")
     return AgencyContext(
         user=user,
         agency=agency,
-        roles=frozenset(m.role for m in memberships),
+        roles=frozenset(m.role for m in mine),
         isso_system_ids=frozenset(
-            s.pk for m in memberships if m.role == Role.ISSO for s in m.systems.all()
+            s.pk for m in mine if m.role == Role.ISSO for s in m.systems.all()
         ),
     )
 
 
-def resolve(user, *, abbreviation: str | None = None, agency_id: int | None = None):
-    """Pick the agency a request acts within (see the module docstring)."""
+def _memberships(user) -> list[Membership]:
     if not getattr(user, "is_authenticated", False):
         raise AgencyContextError("Sign in first.")
+    return list(
+        Membership.objects.filter(user=user).select_related("agency").prefetch_related("systems")
+    )
+
+
+def context_for(user, agency: Agency) -> AgencyContext:
+    """The context of ``user`` acting within ``agency``; raises if they hold no role there."""
+    return _build(user, agency, _memberships(user))
+
+
+def resolve(user, *, abbreviation: str | None = None, agency_id: int | None = None):
+    """Pick the agency a request acts within (see the module docstring). Two queries."""
+    memberships = _memberships(user)
+    agencies = {m.agency_id: m.agency for m in memberships}
     if abbreviation:
-        agency = Agency.objects.filter(abbreviation=abbreviation.strip().upper()).first()
+        wanted = abbreviation.strip().upper()
+        agency = next((a for a in agencies.values() if a.abbreviation == wanted), None)
         if agency is None:
             raise AgencyContextError(f"You hold no role in agency {abbreviation!r}.")
-        return context_for(user, agency)
-    if agency_id:
-        agency = Agency.objects.filter(pk=agency_id).first()
-        if agency is not None:
-            try:
-                return context_for(user, agency)
-            except AgencyContextError:
-                pass  # membership revoked since the session chose it: fall through
-    agency_ids = set(Membership.objects.filter(user=user).values_list("agency_id", flat=True))
-    if len(agency_ids) == 1:
-        return context_for(user, Agency.objects.get(pk=agency_ids.pop()))
-    if not agency_ids:
+        return _build(user, agency, memberships)
+    if agency_id in agencies:
+        return _build(user, agencies[agency_id], memberships)
+    if len(agencies) == 1:
+        return _build(user, next(iter(agencies.values())), memberships)
+    if not agencies:
         raise AgencyContextError("Your account holds no role in any agency.")
     raise AgencyContextError(
         "Your account holds roles in several agencies: choose one "

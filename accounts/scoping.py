@@ -31,9 +31,9 @@ def visible_incident_filter(ctx: AgencyContext, prefix: str = "") -> Q:
         ).values("incident_id")
         allowed |= Q(**{f"{p}pk__in": by_system}) | Q(**{f"{p}created_by": ctx.user})
     if ctx.has_role(Role.AUDITOR):
-        granted = AuditorGrant.objects.filter(
-            user=ctx.user, incident__agency=ctx.agency
-        ).values("incident_id")
+        granted = AuditorGrant.objects.filter(user=ctx.user, incident__agency=ctx.agency).values(
+            "incident_id"
+        )
         allowed |= Q(**{f"{p}pk__in": granted})
     return q & allowed
 

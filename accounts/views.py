@@ -12,7 +12,9 @@ from .models import Membership
 @login_required
 def home(request):
     """The signed-in landing page: the active agency, its zone, and the way to the API."""
-    agencies = {m.agency for m in Membership.objects.filter(user=request.user).select_related("agency")}
+    agencies = {
+        m.agency for m in Membership.objects.filter(user=request.user).select_related("agency")
+    }
     return render(
         request,
         "accounts/home.html",

@@ -87,7 +87,9 @@ def _event(incident, kind, *, actor, at, note="", data=None, from_state="", to_s
 
 def _lock(ctx: AgencyContext, incident: Incident) -> Incident:
     """Re-read ``incident`` under a row lock, through the caller's scope."""
-    locked = scope(Incident.objects.select_for_update(of=("self",)), ctx).filter(pk=incident.pk).first()
+    locked = (
+        scope(Incident.objects.select_for_update(of=("self",)), ctx).filter(pk=incident.pk).first()
+    )
     if locked is None:
         raise NotFound("No such incident.")
     return locked
@@ -122,10 +124,14 @@ def _related(ctx: AgencyContext, numbers) -> list[Incident]:
 
 def _full_clean(instance) -> None:
     try:
-        instance.full_clean(exclude=["ruleset", "agency", "created_by", "state"], validate_unique=False)
+        instance.full_clean(
+            exclude=["ruleset", "agency", "created_by", "state"], validate_unique=False
+        )
     except ValidationError as exc:
         first_field, messages = next(iter(exc.message_dict.items()))
-        raise InvalidInput(f"{first_field}: {' '.join(messages)}", field=first_field, errors=exc.message_dict) from exc
+        raise InvalidInput(
+            f"{first_field}: {' '.join(messages)}", field=first_field, errors=exc.message_dict
+        ) from exc
 
 
 def _allocate_number(incident: Incident, at: datetime) -> None:
@@ -185,7 +191,11 @@ def incident_open(
     incident.systems.set(system_objs)
     incident.related.set(related_objs)
     _event(
-        incident, EventKind.OPENED, actor=ctx.user, at=now, to_state=incident.state,
+        incident,
+        EventKind.OPENED,
+        actor=ctx.user,
+        at=now,
+        to_state=incident.state,
         data={"number": incident.number, "ruleset": str(incident.ruleset)},
     )
     for item in indicators:
@@ -241,8 +251,14 @@ def incident_update(
         return incident
     incident.updated_at = now
     incident.save()
-    _event(incident, EventKind.UPDATED, actor=ctx.user, at=now, data={"changed": changed},
-           note=f"Changed {', '.join(sorted(changed))}.")
+    _event(
+        incident,
+        EventKind.UPDATED,
+        actor=ctx.user,
+        at=now,
+        data={"changed": changed},
+        note=f"Changed {', '.join(sorted(changed))}.",
+    )
     if "identified_at" in changed:
         obligations_sync(incident=incident, actor=ctx.user, now=now, reason="identified-at changed")
     return incident
@@ -312,8 +328,16 @@ def incident_transition(
         incident.dismissed_reason = note
     incident.updated_at = now
     incident.save()
-    _event(incident, EventKind.TRANSITION, actor=ctx.user, at=now, note=note,
-           from_state=before, to_state=incident.state, data={"transition": transition})
+    _event(
+        incident,
+        EventKind.TRANSITION,
+        actor=ctx.user,
+        at=now,
+        note=note,
+        from_state=before,
+        to_state=incident.state,
+        data={"transition": transition},
+    )
     if transition == "dismiss":
         obligations_sync(incident=incident, actor=ctx.user, now=now, reason="incident dismissed")
     return incident
@@ -321,7 +345,12 @@ def incident_transition(
 
 @transaction.atomic
 def indicator_add(
-    *, ctx: AgencyContext, incident: Incident, type: str, value: str, note: str = "",
+    *,
+    ctx: AgencyContext,
+    incident: Incident,
+    type: str,
+    value: str,
+    note: str = "",
     now: datetime | None = None,
 ) -> Indicator:
     """Record an indicator of compromise (once per type and value)."""
@@ -330,15 +359,26 @@ def indicator_add(
     indicator = Indicator(incident=incident, type=type, value=(value or "").strip(), note=note)
     _full_clean(indicator)
     if Indicator.objects.filter(incident=incident, type=type, value=indicator.value).exists():
-        raise InvalidInput(f"Indicator {type}:{indicator.value} is already recorded.", field="value")
+        raise InvalidInput(
+            f"Indicator {type}:{indicator.value} is already recorded.", field="value"
+        )
     indicator.save()
-    _event(incident, EventKind.INDICATOR, actor=ctx.user, at=now,
-           data={"type": type, "value": indicator.value})
+    _event(
+        incident,
+        EventKind.INDICATOR,
+        actor=ctx.user,
+        at=now,
+        data={"type": type, "value": indicator.value},
+    )
     return indicator
 
 
 def current_determination(incident: Incident) -> Determination | None:
-    return incident.determinations.filter(superseded_by__isnull=True).order_by("-recorded_at", "-pk").first()
+    return (
+        incident.determinations.filter(superseded_by__isnull=True)
+        .order_by("-recorded_at", "-pk")
+        .first()
+    )
 
 
 def determination_recommend(*, incident: Incident, assessment: Assessment):
@@ -386,7 +426,8 @@ def determination_record(
     if basis_at > now:
         raise InvalidInput(
             "The reasonable-basis time cannot be in the future "
-            f"(it is {format_local(basis_at, ctx.agency.tz)}, now is {format_local(now, ctx.agency.tz)}).",
+            f"(it is {format_local(basis_at, ctx.agency.tz)}, "
+            f"now is {format_local(now, ctx.agency.tz)}).",
             field="basis_at",
         )
     if basis_at < incident.identified_at:
@@ -396,13 +437,21 @@ def determination_record(
             field="basis_at",
         )
     if breach and breach_discovered_at is None:
-        raise InvalidInput("A breach needs the time it was discovered.", field="breach_discovered_at")
+        raise InvalidInput(
+            "A breach needs the time it was discovered.", field="breach_discovered_at"
+        )
     if not breach and breach_discovered_at is not None:
-        raise InvalidInput("breach_discovered_at is only for breaches.", field="breach_discovered_at")
+        raise InvalidInput(
+            "breach_discovered_at is only for breaches.", field="breach_discovered_at"
+        )
     if breach_discovered_at is not None and breach_discovered_at > now:
-        raise InvalidInput("The breach-discovered time cannot be in the future.", field="breach_discovered_at")
+        raise InvalidInput(
+            "The breach-discovered time cannot be in the future.", field="breach_discovered_at"
+        )
     assessment = Assessment(
-        harms=harms or {}, nciss_level=nciss_level, pii_individuals=pii_individuals,
+        harms=harms or {},
+        nciss_level=nciss_level,
+        pii_individuals=pii_individuals,
         pii_acts=tuple(pii_acts),
     )
     rec = determination_recommend(incident=incident, assessment=assessment)
@@ -430,7 +479,11 @@ def determination_record(
         incident.updated_at = now
         incident.save(update_fields=["nciss_level", "updated_at"])
     _event(
-        incident, EventKind.DETERMINATION, actor=ctx.user, at=now, note=rationale.strip(),
+        incident,
+        EventKind.DETERMINATION,
+        actor=ctx.user,
+        at=now,
+        note=rationale.strip(),
         data={
             "determination": det.pk,
             "decision": decision,
@@ -441,7 +494,9 @@ def determination_record(
         },
     )
     obligations_sync(
-        incident=incident, actor=ctx.user, now=now,
+        incident=incident,
+        actor=ctx.user,
+        now=now,
         reason="determination corrected" if previous else "determination recorded",
     )
     return det
@@ -471,8 +526,13 @@ def additional_information_record(
     info = AdditionalInformation.objects.create(
         incident=incident, summary=summary.strip(), recorded_at=recorded_at, recorded_by=ctx.user
     )
-    _event(incident, EventKind.ADDITIONAL_INFORMATION, actor=ctx.user, at=now,
-           note=info.summary, data={"additional_information": info.pk,
-                                    "recorded_at": recorded_at.isoformat()})
+    _event(
+        incident,
+        EventKind.ADDITIONAL_INFORMATION,
+        actor=ctx.user,
+        at=now,
+        note=info.summary,
+        data={"additional_information": info.pk, "recorded_at": recorded_at.isoformat()},
+    )
     obligations_sync(incident=incident, actor=ctx.user, now=now, reason="additional information")
     return info

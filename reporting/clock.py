@@ -81,9 +81,14 @@ def due_at(
             raise ValueError("calendar-day counting needs an offset in days")
         local_date = anchor.astimezone(tz).date()
         return end_of_local_day(local_date + timedelta(days=amount), tz)
-    span = {Unit.MINUTES: timedelta(minutes=amount), Unit.HOURS: timedelta(hours=amount),
-            Unit.DAYS: timedelta(days=amount)}[unit]
-    return (anchor + span).astimezone(UTC)
+    span = {
+        Unit.MINUTES: timedelta(minutes=amount),
+        Unit.HOURS: timedelta(hours=amount),
+        Unit.DAYS: timedelta(days=amount),
+    }[unit]
+    # Add in UTC: adding a timedelta to a datetime carrying a zone is wall-clock arithmetic
+    # (01:30 EDT + 1 h on a fall-back night would be 02:30 EST, two real hours later).
+    return anchor.astimezone(UTC) + span
 
 
 def obligation_status(

@@ -97,17 +97,32 @@ def recommend(doc: Mapping, assessment: Assessment) -> Recommendation:
         kind = c["type"]
         if kind == "nciss_at_least":
             if assessment.nciss_level is not None and assessment.nciss_level >= c["value"]:
-                fired.append({"key": c["key"], "text": c["text"],
-                              "detail": f"assessed NCISS level {assessment.nciss_level}"})
+                fired.append(
+                    {
+                        "key": c["key"],
+                        "text": c["text"],
+                        "detail": f"assessed NCISS level {assessment.nciss_level}",
+                    }
+                )
         elif kind == "pii_individuals_at_least":
             acts = set(c.get("acts") or PII_ACTS) & set(assessment.pii_acts)
             count = assessment.pii_individuals or 0
             if acts and count >= c["value"]:
-                fired.append({"key": c["key"], "text": c["text"],
-                              "detail": f"{count:,} individuals; {', '.join(sorted(acts))}"})
+                fired.append(
+                    {
+                        "key": c["key"],
+                        "text": c["text"],
+                        "detail": f"{count:,} individuals; {', '.join(sorted(acts))}",
+                    }
+                )
         elif kind == "any_harm_likely":
             likely = [k for k, v in assessment.harms.items() if v.get("likely")]
             if likely:
-                fired.append({"key": c["key"], "text": c["text"],
-                              "detail": "; ".join(labels.get(k, k) for k in likely)})
+                fired.append(
+                    {
+                        "key": c["key"],
+                        "text": c["text"],
+                        "detail": "; ".join(labels.get(k, k) for k in likely),
+                    }
+                )
     return Recommendation(major=bool(fired), fired=tuple(fired))

@@ -14,8 +14,18 @@ from .criteria import validate_criteria
 
 RULESET_DIR = Path(__file__).resolve().parent / "rulesets"
 RULE_FIELDS = {
-    "key", "title", "anchor", "anchor_rule_key", "offset_amount", "offset_unit", "counting",
-    "recipients", "report_kind", "applies_to", "agency_may_change_offset", "citation",
+    "key",
+    "title",
+    "anchor",
+    "anchor_rule_key",
+    "offset_amount",
+    "offset_unit",
+    "counting",
+    "recipients",
+    "report_kind",
+    "applies_to",
+    "agency_may_change_offset",
+    "citation",
 }
 
 
@@ -38,8 +48,13 @@ def validate_document(doc: dict, where: str = "rule set") -> None:
             raise RuleSetDocumentError(f"{where}: missing {key!r}")
     validate_criteria(doc["major_criteria"])
     seen = set()
-    anchors = {"identified", "determined_major", "breach_discovered", "additional_information",
-               "previous_submission"}
+    anchors = {
+        "identified",
+        "determined_major",
+        "breach_discovered",
+        "additional_information",
+        "previous_submission",
+    }
     for i, rule in enumerate(doc["rules"]):
         at = f"{where}: rules[{i}]"
         extra = set(rule) - RULE_FIELDS
@@ -62,7 +77,7 @@ def validate_document(doc: dict, where: str = "rule set") -> None:
             raise RuleSetDocumentError(f"{at}: offset_amount must be a whole number ≥ 0")
 
 
-def load_document(doc: dict, *, RuleSet, ObligationRule):  # noqa: N803 (model classes)
+def load_document(doc: dict, *, RuleSet, ObligationRule):
     """Create the rule set of ``doc`` unless that name and version exist. Returns the set."""
     validate_document(doc)
     existing = RuleSet.objects.filter(name=doc["name"], version=doc["version"]).first()

@@ -15,7 +15,15 @@ from accounts.models import Agency, Role
 from incidents.models import EventKind, IncidentEvent, State
 
 from .clock import due_at, format_local
-from .models import Anchor, AppliesTo, Obligation, ObligationRule, RuleSet, RuleSetAdoption, Submission
+from .models import (
+    Anchor,
+    AppliesTo,
+    Obligation,
+    ObligationRule,
+    RuleSet,
+    RuleSetAdoption,
+    Submission,
+)
 
 SUBMITTERS = (Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL)
 
@@ -59,7 +67,9 @@ def _applies(rule: ObligationRule, det) -> bool:
     return rule.applies_to == AppliesTo.MAJOR or det.breach
 
 
-def _anchors(rule: ObligationRule, incident, det, infos, met_by_rule) -> list[tuple[int, datetime, str]]:
+def _anchors(
+    rule: ObligationRule, incident, det, infos, met_by_rule
+) -> list[tuple[int, datetime, str]]:
     """(sequence, anchor instant, reference) for each obligation ``rule`` gives the incident."""
     if rule.anchor == Anchor.IDENTIFIED:
         return [(1, incident.identified_at, "incident")]
@@ -108,10 +118,27 @@ def obligations_due(incident, *, det=None) -> list[Due]:
     for rule in incident.ruleset.rules.all():
         if not _applies(rule, det):
             continue
-        amount = offsets.get(rule.key, rule.offset_amount) if rule.agency_may_change_offset else rule.offset_amount
+        amount = (
+            offsets.get(rule.key, rule.offset_amount)
+            if rule.agency_may_change_offset
+            else rule.offset_amount
+        )
         for sequence, anchor_at, ref in _anchors(rule, incident, det, infos, met_by_rule):
-            result.append(Due(rule, sequence, anchor_at, ref, due_at(
-                anchor_at, amount=amount, unit=rule.offset_unit, counting=rule.counting, tz=tz)))
+            result.append(
+                Due(
+                    rule,
+                    sequence,
+                    anchor_at,
+                    ref,
+                    due_at(
+                        anchor_at,
+                        amount=amount,
+                        unit=rule.offset_unit,
+                        counting=rule.counting,
+                        tz=tz,
+                    ),
+                )
+            )
     return result
 
 
@@ -124,7 +151,10 @@ def obligations_sync(*, incident, actor, now: datetime, reason: str) -> None:
     touched. Callers hold the incident's row lock.
     """
     tz = incident.agency.tz
-    existing = {(o.rule_id, o.sequence): o for o in Obligation.objects.filter(incident=incident).select_related("rule")}
+    existing = {
+        (o.rule_id, o.sequence): o
+        for o in Obligation.objects.filter(incident=incident).select_related("rule")
+    }
     wanted = set()
     for d in obligations_due(incident):
         key = (d.rule.pk, d.sequence)
@@ -132,13 +162,24 @@ def obligations_sync(*, incident, actor, now: datetime, reason: str) -> None:
         ob = existing.get(key)
         if ob is None:
             ob = Obligation.objects.create(
-                incident=incident, rule=d.rule, sequence=d.sequence, anchor_at=d.anchor_at,
-                anchor_ref=d.anchor_ref, due_at=d.due_at, recipients=list(d.rule.recipients),
+                incident=incident,
+                rule=d.rule,
+                sequence=d.sequence,
+                anchor_at=d.anchor_at,
+                anchor_ref=d.anchor_ref,
+                due_at=d.due_at,
+                recipients=list(d.rule.recipients),
                 created_at=now,
             )
-            _log(incident, EventKind.OBLIGATION_CREATED, actor, now, ob,
-                 f"{ob.rule.title} due {format_local(ob.due_at, tz)} ({reason}).",
-                 {"due_at": ob.due_at.isoformat()})
+            _log(
+                incident,
+                EventKind.OBLIGATION_CREATED,
+                actor,
+                now,
+                ob,
+                f"{ob.rule.title} due {format_local(ob.due_at, tz)} ({reason}).",
+                {"due_at": ob.due_at.isoformat()},
+            )
             continue
         if ob.met_at or ob.waived_at:
             continue  # frozen
@@ -147,23 +188,54 @@ def obligations_sync(*, incident, actor, now: datetime, reason: str) -> None:
             old_due = ob.due_at
             ob.due_at, ob.anchor_at, ob.anchor_ref = d.due_at, d.anchor_at, d.anchor_ref
             ob.withdrawn_at, ob.withdrawn_reason = None, ""
-            ob.save(update_fields=["due_at", "anchor_at", "anchor_ref", "withdrawn_at", "withdrawn_reason"])
-            _log(incident, EventKind.CLOCK_RECOMPUTED, actor, now, ob,
-                 f"{ob.rule.title}: due {format_local(old_due, tz)} → {format_local(ob.due_at, tz)} ({reason})"
-                 + (" — reinstated" if revived else "") + ".",
-                 {"old_due": old_due.isoformat(), "new_due": ob.due_at.isoformat(), "reinstated": revived})
+            ob.save(
+                update_fields=[
+                    "due_at",
+                    "anchor_at",
+                    "anchor_ref",
+                    "withdrawn_at",
+                    "withdrawn_reason",
+                ]
+            )
+            _log(
+                incident,
+                EventKind.CLOCK_RECOMPUTED,
+                actor,
+                now,
+                ob,
+                f"{ob.rule.title}: due {format_local(old_due, tz)} → "
+                f"{format_local(ob.due_at, tz)} ({reason})"
+                + (" — reinstated" if revived else "")
+                + ".",
+                {
+                    "old_due": old_due.isoformat(),
+                    "new_due": ob.due_at.isoformat(),
+                    "reinstated": revived,
+                },
+            )
     for key, ob in existing.items():
         if key in wanted or ob.is_frozen:
             continue
         ob.withdrawn_at, ob.withdrawn_reason = now, reason
         ob.save(update_fields=["withdrawn_at", "withdrawn_reason"])
-        _log(incident, EventKind.OBLIGATION_WITHDRAWN, actor, now, ob,
-             f"{ob.rule.title} withdrawn ({reason}).", {"due_at": ob.due_at.isoformat()})
+        _log(
+            incident,
+            EventKind.OBLIGATION_WITHDRAWN,
+            actor,
+            now,
+            ob,
+            f"{ob.rule.title} withdrawn ({reason}).",
+            {"due_at": ob.due_at.isoformat()},
+        )
 
 
 def _log(incident, kind, actor, now, ob, note, data):
     IncidentEvent.objects.create(
-        incident=incident, kind=kind, actor=actor, at=now, note=note,
+        incident=incident,
+        kind=kind,
+        actor=actor,
+        at=now,
+        note=note,
         data={"obligation": ob.pk, "rule": ob.rule.key, "sequence": ob.sequence, **data},
     )
 
@@ -191,7 +263,9 @@ def submission_record(
     ``submitted_at`` ≤ due, to the microsecond) and freezes it; later ones are kept as well."""
     now = now or timezone.now()
     if not ctx.has_role(*SUBMITTERS):
-        raise NotPermitted("Only an ISSO, compliance officer or approving official may record a submission.")
+        raise NotPermitted(
+            "Only an ISSO, compliance officer or approving official may record a submission."
+        )
     ob = _lock_obligation(ctx, obligation)
     submitted_at = submitted_at or now
     if submitted_at > now:
@@ -202,14 +276,21 @@ def submission_record(
         raise Conflict(f"{ob} was waived; nothing is owed.")
     if channel not in Submission.Channel.values:
         raise InvalidInput(
-            f"channel {channel!r} is not one of {', '.join(Submission.Channel.values)}.", field="channel"
+            f"channel {channel!r} is not one of {', '.join(Submission.Channel.values)}.",
+            field="channel",
         )
     recipients = list(recipients) if recipients else list(ob.recipients)
     if not all(isinstance(r, str) and r.strip() for r in recipients):
         raise InvalidInput("recipients must be a list of names.", field="recipients")
     sub = Submission.objects.create(
-        obligation=ob, submitted_at=submitted_at, submitted_by=ctx.user, recipients=recipients,
-        channel=channel, reference=reference, note=note, recorded_at=now,
+        obligation=ob,
+        submitted_at=submitted_at,
+        submitted_by=ctx.user,
+        recipients=recipients,
+        channel=channel,
+        reference=reference,
+        note=note,
+        recorded_at=now,
     )
     first = ob.met_at is None
     if first:
@@ -218,14 +299,24 @@ def submission_record(
     tz = ob.incident.agency.tz
     status = ob.status_at(now)
     IncidentEvent.objects.create(
-        incident=ob.incident, kind=EventKind.SUBMISSION, actor=ctx.user, at=now,
-        note=f"{ob.rule.title} submitted {format_local(submitted_at, tz)} to {', '.join(recipients)}"
+        incident=ob.incident,
+        kind=EventKind.SUBMISSION,
+        actor=ctx.user,
+        at=now,
+        note=f"{ob.rule.title} submitted {format_local(submitted_at, tz)} "
+        f"to {', '.join(recipients)}"
         + (f" ({status.value.replace('_', ' ')})." if first else " (additional submission)."),
-        data={"obligation": ob.pk, "submission": sub.pk, "submitted_at": submitted_at.isoformat(),
-              "status": status.value},
+        data={
+            "obligation": ob.pk,
+            "submission": sub.pk,
+            "submitted_at": submitted_at.isoformat(),
+            "status": status.value,
+        },
     )
     if first:
-        obligations_sync(incident=ob.incident, actor=ctx.user, now=now, reason="previous submission")
+        obligations_sync(
+            incident=ob.incident, actor=ctx.user, now=now, reason="previous submission"
+        )
     return sub
 
 
@@ -245,20 +336,35 @@ def obligation_waive(
     ob.waived_at, ob.waived_by, ob.waive_reason = now, ctx.user, reason.strip()
     ob.save(update_fields=["waived_at", "waived_by", "waive_reason"])
     IncidentEvent.objects.create(
-        incident=ob.incident, kind=EventKind.WAIVED, actor=ctx.user, at=now, note=reason.strip(),
+        incident=ob.incident,
+        kind=EventKind.WAIVED,
+        actor=ctx.user,
+        at=now,
+        note=reason.strip(),
         data={"obligation": ob.pk, "rule": ob.rule.key},
     )
     return ob
 
 
 @transaction.atomic
-def ruleset_supersede(*, ruleset: RuleSet, version: str, effective_from, source: str | None = None,
-                      changes: dict | None = None) -> RuleSet:
+def ruleset_supersede(
+    *,
+    ruleset: RuleSet,
+    version: str,
+    effective_from,
+    source: str | None = None,
+    changes: dict | None = None,
+) -> RuleSet:
     """Copy ``ruleset`` with its rules into a new, editable version. ``changes`` maps rule keys
     to field updates, e.g. ``{"supplemental": {"offset_amount": 10}}``."""
     new = RuleSet.objects.create(
-        name=ruleset.name, version=version, agency=ruleset.agency, effective_from=effective_from,
-        source=source or ruleset.source, major_criteria=ruleset.major_criteria, supersedes=ruleset,
+        name=ruleset.name,
+        version=version,
+        agency=ruleset.agency,
+        effective_from=effective_from,
+        source=source or ruleset.source,
+        major_criteria=ruleset.major_criteria,
+        supersedes=ruleset,
     )
     changes = changes or {}
     unknown = set(changes) - set(ruleset.rules.values_list("key", flat=True))

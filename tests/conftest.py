@@ -20,14 +20,22 @@ from .factories import AgencyFactory, SystemFactory, UserFactory
 
 @pytest.fixture
 def agency_a(db):
-    return AgencyFactory(name="Federal Test Agency", abbreviation="FTA", time_zone="America/New_York",
-                         now=datetime(2020, 1, 1, tzinfo=UTC))
+    return AgencyFactory(
+        name="Federal Test Agency",
+        abbreviation="FTA",
+        time_zone="America/New_York",
+        now=datetime(2020, 1, 1, tzinfo=UTC),
+    )
 
 
 @pytest.fixture
 def agency_b(db):
-    return AgencyFactory(name="Other Test Agency", abbreviation="OTA", time_zone="America/Los_Angeles",
-                         now=datetime(2020, 1, 1, tzinfo=UTC))
+    return AgencyFactory(
+        name="Other Test Agency",
+        abbreviation="OTA",
+        time_zone="America/Los_Angeles",
+        now=datetime(2020, 1, 1, tzinfo=UTC),
+    )
 
 
 @pytest.fixture
@@ -48,8 +56,9 @@ def b_system(agency_b):
 def _person(username, agency, *roles, systems=()):
     user = UserFactory(username=username)
     for role in roles:
-        membership_grant(user=user, agency=agency, role=role,
-                         systems=systems if role == Role.ISSO else ())
+        membership_grant(
+            user=user, agency=agency, role=role, systems=systems if role == Role.ISSO else ()
+        )
     return user
 
 
@@ -80,8 +89,14 @@ def adam(agency_a):
 
 @pytest.fixture
 def bob(agency_b, b_system):
-    return _person("bob", agency_b, Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL,
-                   systems=[b_system])
+    return _person(
+        "bob",
+        agency_b,
+        Role.ISSO,
+        Role.COMPLIANCE_OFFICER,
+        Role.APPROVING_OFFICIAL,
+        systems=[b_system],
+    )
 
 
 @pytest.fixture

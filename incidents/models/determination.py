@@ -52,7 +52,9 @@ class Determination(models.Model):
     basis_at = models.DateTimeField(
         "reasonable-basis time", help_text="When there was a reasonable basis to conclude."
     )
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField()
     supersedes = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
@@ -63,7 +65,8 @@ class Determination(models.Model):
         get_latest_by = ["recorded_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.incident.number}: {self.get_decision_display()} as of {self.basis_at:%Y-%m-%d %H:%M}Z"
+        decision = self.get_decision_display()
+        return f"{self.incident.number}: {decision} as of {self.basis_at:%Y-%m-%d %H:%M}Z"
 
     @property
     def is_major(self) -> bool:

@@ -8,7 +8,10 @@ class FunctionalImpact(models.TextChoices):
     NO_IMPACT_TO_SERVICES = "no_impact_to_services", "No Impact to Services"
     MINIMAL_NON_CRITICAL = "minimal_non_critical", "Minimal Impact to Non-Critical Services"
     MINIMAL_CRITICAL = "minimal_critical", "Minimal Impact to Critical Services"
-    SIGNIFICANT_NON_CRITICAL = "significant_non_critical", "Significant Impact to Non-Critical Services"
+    SIGNIFICANT_NON_CRITICAL = (
+        "significant_non_critical",
+        "Significant Impact to Non-Critical Services",
+    )
     DENIAL_NON_CRITICAL = "denial_non_critical", "Denial of Non-Critical Services"
     SIGNIFICANT_CRITICAL = "significant_critical", "Significant Impact to Critical Services"
     DENIAL_CRITICAL = "denial_critical", "Denial of Critical Services/Loss of Control"
@@ -80,7 +83,6 @@ class IndicatorType(models.TextChoices):
     PROCESS = "process", "Process / command line"
     USER_ACCOUNT = "user_account", "User account"
     OTHER = "other", "Other"
-
 
 
 def _validate_choices_list(value, choices) -> None:

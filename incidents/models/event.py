@@ -39,7 +39,9 @@ class IncidentEvent(models.Model):
     agency_path = "incident__agency"
     incident_path = "incident"
 
-    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="events")
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.PROTECT, related_name="events"
+    )
     kind = models.CharField(max_length=32, choices=EventKind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True

@@ -36,7 +36,9 @@ def _role_in(roles: frozenset[str]):
     """A django-fsm permission: the user holds one of ``roles`` in the incident's agency."""
 
     def permitted(instance, user) -> bool:
-        return Membership.objects.filter(user=user, agency_id=instance.agency_id, role__in=roles).exists()
+        return Membership.objects.filter(
+            user=user, agency_id=instance.agency_id, role__in=roles
+        ).exists()
 
     permitted.roles = roles
     return permitted
@@ -54,7 +56,9 @@ class Incident(FSMModelMixin, models.Model):
     agency_path = "agency"
     incident_path = ""
 
-    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="incidents")
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="incidents"
+    )
     number = models.CharField(max_length=32, editable=False)
     year = models.PositiveSmallIntegerField(editable=False)
     sequence = models.PositiveIntegerField(editable=False)
@@ -64,15 +68,22 @@ class Incident(FSMModelMixin, models.Model):
     dismissed_reason = models.TextField(blank=True)
 
     # CISA notification elements. Blank means "Unknown", which CISA accepts at first.
-    functional_impact = models.CharField(max_length=40, choices=FunctionalImpact.choices, blank=True)
+    functional_impact = models.CharField(
+        max_length=40, choices=FunctionalImpact.choices, blank=True
+    )
     information_impact = models.JSONField(
-        default=list, blank=True, validators=[validate_information_impact], help_text="Several allowed."
+        default=list,
+        blank=True,
+        validators=[validate_information_impact],
+        help_text="Several allowed.",
     )
     recoverability = models.CharField(max_length=20, choices=Recoverability.choices, blank=True)
     location = models.CharField(
         "location of observed activity", max_length=10, choices=Location.choices, blank=True
     )
-    attack_vectors = models.JSONField(default=list, blank=True, validators=[validate_attack_vectors])
+    attack_vectors = models.JSONField(
+        default=list, blank=True, validators=[validate_attack_vectors]
+    )
     systems_affected_count = models.PositiveIntegerField(null=True, blank=True)
     records_affected_count = models.PositiveBigIntegerField(null=True, blank=True)
     users_affected_count = models.PositiveIntegerField(null=True, blank=True)
@@ -122,27 +133,39 @@ class Incident(FSMModelMixin, models.Model):
     # Side effects of every transition (the event row, obligations withdrawn on dismissal)
     # live in incidents.services.incident_transition, not here.
 
-    @transition(field=state, source=State.DETECTED, target=State.TRIAGE, permission=_role_in(HANDLERS))
+    @transition(
+        field=state, source=State.DETECTED, target=State.TRIAGE, permission=_role_in(HANDLERS)
+    )
     def start_triage(self):
         """Detected → triage."""
 
-    @transition(field=state, source=State.TRIAGE, target=State.CONFIRMED, permission=_role_in(HANDLERS))
+    @transition(
+        field=state, source=State.TRIAGE, target=State.CONFIRMED, permission=_role_in(HANDLERS)
+    )
     def confirm(self):
         """Triage → confirmed: the occurrence is an incident."""
 
-    @transition(field=state, source=State.CONFIRMED, target=State.CONTAINED, permission=_role_in(HANDLERS))
+    @transition(
+        field=state, source=State.CONFIRMED, target=State.CONTAINED, permission=_role_in(HANDLERS)
+    )
     def contain(self):
         """Confirmed → contained."""
 
-    @transition(field=state, source=State.CONTAINED, target=State.ERADICATED, permission=_role_in(HANDLERS))
+    @transition(
+        field=state, source=State.CONTAINED, target=State.ERADICATED, permission=_role_in(HANDLERS)
+    )
     def eradicate(self):
         """Contained → eradicated."""
 
-    @transition(field=state, source=State.ERADICATED, target=State.RECOVERED, permission=_role_in(HANDLERS))
+    @transition(
+        field=state, source=State.ERADICATED, target=State.RECOVERED, permission=_role_in(HANDLERS)
+    )
     def recover(self):
         """Eradicated → recovered."""
 
-    @transition(field=state, source=State.RECOVERED, target=State.CLOSED, permission=_role_in(CLOSERS))
+    @transition(
+        field=state, source=State.RECOVERED, target=State.CLOSED, permission=_role_in(CLOSERS)
+    )
     def close(self):
         """Recovered → closed. The service refuses while a reporting obligation is open."""
 
@@ -173,6 +196,9 @@ class IncidentSequence(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["agency", "year"], name="one_sequence_per_agency_year")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}/{self.year}: {self.last_value}"
 
 
 class Indicator(models.Model):
@@ -209,7 +235,9 @@ class AdditionalInformation(models.Model):
     )
     summary = models.TextField()
     recorded_at = models.DateTimeField()
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["recorded_at", "pk"]
@@ -233,9 +261,7 @@ class AuditorGrant(models.Model):
     granted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["incident", "user"], name="grant_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["incident", "user"], name="grant_once")]
 
     def __str__(self) -> str:
         return f"{self.user} may audit {self.incident.number}"

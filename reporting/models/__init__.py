@@ -1,7 +1,7 @@
 from .obligation import Obligation, ReminderDispatch, Submission
 from .ruleset import (
-    AppliesTo,
     Anchor,
+    AppliesTo,
     ObligationRule,
     RuleSet,
     RuleSetAdoption,

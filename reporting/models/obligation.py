@@ -18,8 +18,10 @@ class ObligationQuerySet(models.QuerySet):
         return self.annotate(
             status=Case(
                 When(withdrawn_at__isnull=False, then=Value(Status.WITHDRAWN.value)),
-                When(Q(met_at__isnull=False) & Q(met_at__lte=models.F("due_at")),
-                     then=Value(Status.MET_ON_TIME.value)),
+                When(
+                    Q(met_at__isnull=False) & Q(met_at__lte=models.F("due_at")),
+                    then=Value(Status.MET_ON_TIME.value),
+                ),
                 When(met_at__isnull=False, then=Value(Status.MET_LATE.value)),
                 When(waived_at__isnull=False, then=Value(Status.WAIVED.value)),
                 When(due_at__lt=now, then=Value(Status.OVERDUE.value)),
@@ -44,7 +46,9 @@ class Obligation(models.Model):
     agency_path = "incident__agency"
     incident_path = "incident"
 
-    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="obligations")
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.PROTECT, related_name="obligations"
+    )
     rule = models.ForeignKey("reporting.ObligationRule", on_delete=models.PROTECT, related_name="+")
     sequence = models.PositiveSmallIntegerField(
         default=1, help_text="1 for one-off duties; 1, 2, 3… for repeated ones (supplementals)."
@@ -106,7 +110,9 @@ class Submission(models.Model):
 
     obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="submissions")
     submitted_at = models.DateTimeField()
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recipients = models.JSONField(default=list)
     channel = models.CharField(max_length=20, choices=Channel.choices)
     reference = models.CharField(

@@ -59,18 +59,6 @@ class RuleSet(models.Model):
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
 
-    @property
-    def in_use(self) -> bool:
-        if self.pk is None:
-            return False
-        return self.adoptions.exists() or self.incidents.exists()
-
-    def clean(self):
-        try:
-            validate_criteria(self.major_criteria)
-        except CriteriaError as exc:
-            raise ValidationError({"major_criteria": str(exc)}) from exc
-
     def save(self, *args, **kwargs):
         if not self._state.adding and self.in_use:
             raise RuleSetLocked(f"{self} is in use; supersede it with a new version instead.")
@@ -80,6 +68,18 @@ class RuleSet(models.Model):
         if self.in_use:
             raise RuleSetLocked(f"{self} is in use and cannot be deleted.")
         return super().delete(*args, **kwargs)
+
+    def clean(self):
+        try:
+            validate_criteria(self.major_criteria)
+        except CriteriaError as exc:
+            raise ValidationError({"major_criteria": str(exc)}) from exc
+
+    @property
+    def in_use(self) -> bool:
+        if self.pk is None:
+            return False
+        return self.adoptions.exists() or self.incidents.exists()
 
 
 class ObligationRule(models.Model):
@@ -99,8 +99,10 @@ class ObligationRule(models.Model):
     offset_unit = models.CharField(max_length=10, choices=[(u.value, u.value) for u in Unit])
     counting = models.CharField(
         max_length=20,
-        choices=[(Counting.ELAPSED.value, "Elapsed time"),
-                 (Counting.END_OF_LOCAL_DAY.value, "Calendar days, to the end of the local day")],
+        choices=[
+            (Counting.ELAPSED.value, "Elapsed time"),
+            (Counting.END_OF_LOCAL_DAY.value, "Calendar days, to the end of the local day"),
+        ],
     )
     recipients = models.JSONField(default=list)
     report_kind = models.SlugField(max_length=64)
@@ -118,29 +120,35 @@ class ObligationRule(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.key})"
 
-    @property
-    def repeatable(self) -> bool:
-        return self.anchor in (Anchor.ADDITIONAL_INFORMATION, Anchor.PREVIOUS_SUBMISSION)
+    def save(self, *args, **kwargs):
+        if self.ruleset.in_use:
+            raise RuleSetLocked(
+                f"{self.ruleset} is in use; supersede it with a new version instead."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.ruleset.in_use:
+            raise RuleSetLocked(
+                f"{self.ruleset} is in use; supersede it with a new version instead."
+            )
+        return super().delete(*args, **kwargs)
 
     def clean(self):
         if self.counting == Counting.END_OF_LOCAL_DAY and self.offset_unit != Unit.DAYS:
             raise ValidationError({"offset_unit": "Calendar-day counting needs an offset in days."})
         if self.anchor == Anchor.PREVIOUS_SUBMISSION and not self.anchor_rule_key:
-            raise ValidationError({"anchor_rule_key": "Name the rule whose submission anchors this."})
+            raise ValidationError(
+                {"anchor_rule_key": "Name the rule whose submission anchors this."}
+            )
         if not isinstance(self.recipients, list) or not all(
             isinstance(r, str) and r.strip() for r in self.recipients
         ):
             raise ValidationError({"recipients": "A list of recipient names."})
 
-    def save(self, *args, **kwargs):
-        if self.ruleset.in_use:
-            raise RuleSetLocked(f"{self.ruleset} is in use; supersede it with a new version instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self.ruleset.in_use:
-            raise RuleSetLocked(f"{self.ruleset} is in use; supersede it with a new version instead.")
-        return super().delete(*args, **kwargs)
+    @property
+    def repeatable(self) -> bool:
+        return self.anchor in (Anchor.ADDITIONAL_INFORMATION, Anchor.PREVIOUS_SUBMISSION)
 
 
 class RuleSetAdoption(models.Model):
@@ -151,7 +159,9 @@ class RuleSetAdoption(models.Model):
 
     agency_path = "agency"
 
-    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="adoptions")
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="adoptions"
+    )
     ruleset = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="adoptions")
     adopted_at = models.DateTimeField()
     adopted_by = models.ForeignKey(

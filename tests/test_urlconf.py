@@ -1,0 +1,59 @@
+"""Walks the whole URLconf (manage.get.gov style): every view needs a signed-in user, except
+the few named here on purpose. A new view that forgets its login check fails this test."""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+# Reachable without signing in, and why.
+PUBLIC = {
+    "admin/login/": "the sign-in page itself",
+    "admin/logout/": "signing out needs no session",
+}
+
+
+def _walk(patterns, prefix=""):
+    for p in patterns:
+        route = prefix + str(p.pattern)
+        if isinstance(p, URLResolver):
+            yield from _walk(p.url_patterns, route)
+        elif isinstance(p, URLPattern):
+            yield route
+
+
+def _concrete(route: str) -> str:
+    """A URL that matches the pattern, with harmless values in each parameter."""
+    route = route.lstrip("^").rstrip("$")
+    route = re.sub(r"\(\?P<(?P<name>\w+)>[^)]*\)", "1", route)  # regex groups
+    route = re.sub(r"<(?:\w+:)?(\w+)>", "1", route)  # path converters
+    route = route.replace("\\.", ".").replace("\\", "").replace("(?:", "").replace(")?", "")
+    route = route.replace("?", "").replace("$", "").replace("^", "")
+    return "/" + route
+
+
+ROUTES = sorted(set(_walk(get_resolver().url_patterns)))
+
+
+def test_the_walk_finds_the_api_and_the_admin():
+    assert any(r.startswith("api/v1/") for r in ROUTES)
+    assert any(r.startswith("admin/") for r in ROUTES)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_no_view_is_reachable_without_sign_in(client, db, route):
+    url = _concrete(route)
+    if any(url.startswith("/" + public) for public in PUBLIC):
+        return
+    response = client.get(url)
+    assert response.status_code in (301, 302, 401, 403, 404, 405), (
+        route,
+        url,
+        response.status_code,
+    )
+    if response.status_code in (301, 302):
+        assert "login" in response["Location"], (route, response["Location"])
+    if response.status_code == 404:
+        # Only acceptable when the URL could not be built concretely (e.g. a format suffix);
+        # it must not be a page that exists for anonymous users.
+        assert b"<form" not in response.content
