@@ -210,3 +210,13 @@ def test_pages_show_only_the_active_agency(client, bob, a_world, agency_a):
     assert b"OTA" in response.content
     assert b"FTA" not in response.content
     assert client.post("/agency/", {"agency": agency_a.abbreviation}).status_code == 404
+
+
+def test_any_member_signs_in_through_the_sign_in_page(client, alice):
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "correct horse battery"}
+    )
+    assert response.status_code == 302
+    home = client.get("/")
+    assert b"Federal Test Agency (FTA)" in home.content
+    assert b"America/New_York" in home.content

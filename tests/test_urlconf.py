@@ -8,7 +8,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 # Reachable without signing in, and why.
 PUBLIC = {
-    "admin/login/": "the sign-in page itself",
+    "accounts/login/": "the sign-in page itself",
+    "accounts/logout/": "signing out needs no session",
+    "admin/login/": "the admin's sign-in page",
     "admin/logout/": "signing out needs no session",
 }
 
