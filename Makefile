@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
-DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket
-export DATABASE_URL
+# `make test` runs on PostgreSQL; `make run` stays on the embedded SQLite unless DATABASE_URL is set.
+test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket
 
 .PHONY: run test lint venv demo clean
 

@@ -536,3 +536,55 @@ def additional_information_record(
     )
     obligations_sync(incident=incident, actor=ctx.user, now=now, reason="additional information")
     return info
+
+
+GRANTORS = (Role.AGENCY_ADMIN, Role.APPROVING_OFFICIAL)
+
+
+@transaction.atomic
+def auditor_grant(
+    *, ctx: AgencyContext, incident: Incident, user, note: str = "", now: datetime | None = None
+):
+    """Let an auditor of the agency read ``incident``. Idempotent; logged on the incident."""
+    from accounts.models import Membership
+
+    from .models import AuditorGrant
+
+    now = _now(now)
+    _require_role(ctx, GRANTORS, "grant an auditor access")
+    incident = _lock(ctx, incident)
+    if not Membership.objects.filter(user=user, agency=ctx.agency, role=Role.AUDITOR).exists():
+        raise InvalidInput(f"{user} is not an auditor of {ctx.agency.abbreviation}.", field="user")
+    grant, created = AuditorGrant.objects.get_or_create(
+        incident=incident, user=user, defaults={"granted_by": ctx.user}
+    )
+    if created:
+        _event(
+            incident,
+            EventKind.GRANT,
+            actor=ctx.user,
+            at=now,
+            note=note or f"Auditor {user.get_username()} granted access.",
+            data={"user": user.pk, "granted": True},
+        )
+    return grant
+
+
+@transaction.atomic
+def auditor_revoke(*, ctx: AgencyContext, incident: Incident, user, now: datetime | None = None):
+    """Withdraw an auditor's access to ``incident``; logged on the incident."""
+    from .models import AuditorGrant
+
+    now = _now(now)
+    _require_role(ctx, GRANTORS, "revoke an auditor's access")
+    incident = _lock(ctx, incident)
+    deleted, _ = AuditorGrant.objects.filter(incident=incident, user=user).delete()
+    if deleted:
+        _event(
+            incident,
+            EventKind.GRANT,
+            actor=ctx.user,
+            at=now,
+            note=f"Auditor {user.get_username()} no longer granted access.",
+            data={"user": user.pk, "granted": False},
+        )

@@ -42,9 +42,14 @@ def ruleset_in_force(agency: Agency, at: datetime) -> RuleSet:
 
 
 def _offsets(incident) -> dict:
+    """The offset overrides of the adoption in force when the incident was opened."""
     adoption = (
-        RuleSetAdoption.objects.filter(agency_id=incident.agency_id, ruleset_id=incident.ruleset_id)
-        .order_by("-adopted_at")
+        RuleSetAdoption.objects.filter(
+            agency_id=incident.agency_id,
+            ruleset_id=incident.ruleset_id,
+            adopted_at__lte=incident.created_at,
+        )
+        .order_by("-adopted_at", "-pk")
         .first()
     )
     return adoption.offsets if adoption else {}
@@ -213,6 +218,10 @@ def obligations_sync(*, incident, actor, now: datetime, reason: str) -> None:
                     "reinstated": revived,
                 },
             )
+        elif (ob.anchor_at, ob.anchor_ref) != (d.anchor_at, d.anchor_ref):
+            # Same due time (e.g. the basis moved within the local day): keep the anchor true.
+            ob.anchor_at, ob.anchor_ref = d.anchor_at, d.anchor_ref
+            ob.save(update_fields=["anchor_at", "anchor_ref"])
     for key, ob in existing.items():
         if key in wanted or ob.is_frozen:
             continue

@@ -18,6 +18,8 @@ class Membership(models.Model):
     systems the ISSO is assigned to, and the ISSO sees only incidents affecting them.
     """
 
+    agency_path = "agency"
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )

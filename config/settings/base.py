@@ -148,7 +148,7 @@ SPECTACULAR_SETTINGS = {
 
 # Celery. Embedded default: kombu's filesystem transport under var/broker, so `make run`
 # needs no server. Production: CELERY_BROKER_URL=redis://… or amqp://…
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -167,6 +167,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-deadline-reminders": {
         "task": "reporting.tasks.send_due_reminders",
         "schedule": timedelta(minutes=1),
+        "options": {"expires": 300},
     },
 }
 
@@ -176,6 +177,8 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# A reminder's transaction is open while its mail is sent: never wait long on SMTP.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="docket@localhost")
 
 # Reporting clocks. Reminder thresholds before the due time, as hours (0 = at due); after the

@@ -1,0 +1,386 @@
+"""The Django admin, scoped to the agency the request acts within.
+
+Every ModelAdmin of Docket derives from ``AgencyScopedAdmin`` (inlines from
+``AgencyScopedInline``):
+
+- Only an *agency administrator* of the active agency (``accounts.context``: header, session or
+  the user's only agency) may use it; auditors never, whatever else they hold. Django's own
+  rule still applies on top: only ``is_staff`` accounts sign in to the admin site. Superusers
+  get no exception: they too need the role and see only their active agency. Django's model
+  permissions are not consulted: Docket's roles decide.
+- Every queryset goes through ``accounts.scoping.scope`` (``get_queryset``, hence
+  ``get_object``: another agency's id is "not found"), and so do the choices of foreign keys
+  and many-to-many fields.
+- A direct ``agency`` foreign key is shown disabled (the submitted value is ignored) and forced
+  to the active agency on save.
+- The default is view-only; an admin opts into ``allow_add`` / ``allow_change`` /
+  ``allow_delete`` and may refine them per object.
+- Times are shown in the active agency's zone.
+
+Django's own registrations that cannot be scoped to an agency (groups, API tokens, Celery
+beat's schedules) are removed here; the user admin is replaced by a scoped one.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from .context import AgencyContext, AgencyContextError, get_context
+from .models import Agency, Membership, Role
+from .scoping import scope
+from .services import membership_grant
+
+User = get_user_model()
+
+
+# --- who may use the admin -------------------------------------------------------------------
+
+
+def admin_context(request) -> AgencyContext | None:
+    """The agency context of ``request`` when its user may use the admin, else ``None``."""
+    user = getattr(request, "user", None)
+    if user is None or not (user.is_active and user.is_staff):
+        return None
+    try:
+        ctx = get_context(request)
+    except AgencyContextError:
+        return None
+    if not ctx.has_role(Role.AGENCY_ADMIN) or ctx.has_role(Role.AUDITOR):
+        return None
+    return ctx
+
+
+def _require_context(request) -> AgencyContext:
+    ctx = admin_context(request)
+    if ctx is None:
+        raise PermissionDenied("Only an agency administrator may use the administration.")
+    return ctx
+
+
+# --- what the admin may see -----------------------------------------------------------------
+
+
+def agency_members(agency: Agency) -> QuerySet:
+    """Users holding any role in ``agency``."""
+    return User._default_manager.filter(
+        pk__in=Membership.objects.filter(agency=agency).values("user_id")
+    )
+
+
+def has_direct_agency(model) -> bool:
+    """Whether ``model`` has its own ``agency`` foreign key (forced on save)."""
+    try:
+        field = model._meta.get_field("agency")
+    except FieldDoesNotExist:
+        return False
+    return bool(field.many_to_one) and field.related_model is Agency
+
+
+def scoped_related(model, ctx: AgencyContext | None) -> QuerySet:
+    """The rows of ``model`` that ``ctx`` may pick in a form (none for an unknown model)."""
+    manager = model._default_manager
+    if ctx is None:
+        return manager.none()
+    if model is Agency:
+        return manager.filter(pk=ctx.agency.pk)
+    if model is User:
+        return agency_members(ctx.agency)
+    if getattr(model, "agency_path", None) is not None:
+        return scope(manager.all(), ctx)
+    return manager.none()  # fail closed: a model nobody taught the scoping about
+
+
+class AgencyScopedMixin:
+    """Queryset and form-field scoping shared by model admins and inlines."""
+
+    def agency_context(self, request) -> AgencyContext | None:
+        return admin_context(request)
+
+    def scope_queryset(self, queryset: QuerySet, ctx: AgencyContext) -> QuerySet:
+        """``queryset`` limited to the active agency (override for models without an
+        ``agency_path``)."""
+        return scope(queryset, ctx)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        ctx = self.agency_context(request)
+        if ctx is None:
+            return queryset.none()
+        return self.scope_queryset(queryset, ctx)
+
+    def choices_for(self, request, db_field, ctx: AgencyContext | None) -> QuerySet:
+        """The rows a foreign-key or many-to-many field may point to."""
+        return scoped_related(db_field.related_model, ctx)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        ctx = self.agency_context(request)
+        kwargs["queryset"] = self.choices_for(request, db_field, ctx)
+        if db_field.name == "agency" and db_field.related_model is Agency:
+            # Shown, never taken from the request: the active agency it is.
+            kwargs["disabled"] = True
+            kwargs["initial"] = ctx.agency.pk if ctx is not None else None
+            kwargs["empty_label"] = None
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        ctx = self.agency_context(request)
+        kwargs["queryset"] = self.choices_for(request, db_field, ctx)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class AgencyScopedAdmin(AgencyScopedMixin, admin.ModelAdmin):
+    """A ModelAdmin limited to the active agency and to its agency administrators.
+
+    View-only unless ``allow_add`` / ``allow_change`` / ``allow_delete`` say otherwise;
+    ``can_change_object`` / ``can_delete_object`` refine the last two per object.
+    """
+
+    allow_add = False
+    allow_change = False
+    allow_delete = False
+
+    def has_module_permission(self, request):
+        return self.agency_context(request) is not None
+
+    def has_view_permission(self, request, obj=None):
+        return self.agency_context(request) is not None
+
+    def has_add_permission(self, request):
+        return self.allow_add and self.agency_context(request) is not None
+
+    def has_change_permission(self, request, obj=None):
+        ctx = self.agency_context(request)
+        if not self.allow_change or ctx is None:
+            return False
+        return obj is None or self.can_change_object(request, obj, ctx)
+
+    def has_delete_permission(self, request, obj=None):
+        ctx = self.agency_context(request)
+        if not self.allow_delete or ctx is None:
+            return False
+        return obj is None or self.can_delete_object(request, obj, ctx)
+
+    # Times read in the agency's zone, as everywhere else in Docket (stored in UTC).
+
+    def _in_agency_zone(self, request, view, *args, **kwargs):
+        ctx = self.agency_context(request)
+        if ctx is None:
+            return view(request, *args, **kwargs)
+        with timezone.override(ctx.agency.tz):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        return self._in_agency_zone(request, super().changelist_view, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._in_agency_zone(
+            request, super().changeform_view, object_id, form_url, extra_context
+        )
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self._in_agency_zone(request, super().history_view, object_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._in_agency_zone(request, super().delete_view, object_id, extra_context)
+
+    def can_change_object(self, request, obj, ctx: AgencyContext) -> bool:
+        return True
+
+    def can_delete_object(self, request, obj, ctx: AgencyContext) -> bool:
+        return True
+
+    def save_model(self, request, obj, form, change):
+        ctx = _require_context(request)
+        if has_direct_agency(type(obj)):
+            obj.agency = ctx.agency
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        ctx = _require_context(request)
+        if has_direct_agency(formset.model):
+            for inline_form in formset.forms:
+                inline_form.instance.agency = ctx.agency
+        super().save_formset(request, form, formset, change)
+
+
+class AgencyScopedInline(AgencyScopedMixin, admin.TabularInline):
+    """An inline limited to the active agency; view-only unless told otherwise. The
+    permission methods receive the *parent* object."""
+
+    extra = 0
+    allow_add = False
+    allow_change = False
+    allow_delete = False
+    show_change_link = True
+
+    def has_view_permission(self, request, obj=None):
+        return self.agency_context(request) is not None
+
+    def has_add_permission(self, request, obj=None):
+        return self.allow_add and self.agency_context(request) is not None
+
+    def has_change_permission(self, request, obj=None):
+        return self.allow_change and self.agency_context(request) is not None
+
+    def has_delete_permission(self, request, obj=None):
+        return self.allow_delete and self.agency_context(request) is not None
+
+
+# --- Django's own registrations ------------------------------------------------------------
+
+
+UNSCOPED_MODELS = (
+    "auth.Group",
+    "auth.User",  # replaced by AgencyUserAdmin below
+    "authtoken.TokenProxy",
+    "django_celery_beat.PeriodicTask",
+    "django_celery_beat.IntervalSchedule",
+    "django_celery_beat.CrontabSchedule",
+    "django_celery_beat.SolarSchedule",
+    "django_celery_beat.ClockedSchedule",
+)
+
+
+def _unregister_unscoped() -> None:
+    """Installation-wide models cannot be scoped to an agency: leave them to operators
+    (``manage.py drf_create_token``, the settings' ``CELERY_BEAT_SCHEDULE``, the shell)."""
+    for label in UNSCOPED_MODELS:
+        try:
+            model = apps.get_model(label)
+        except LookupError:
+            continue
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_unregister_unscoped()
+
+
+# --- agencies, users, memberships ----------------------------------------------------------
+
+
+@admin.register(Agency)
+class AgencyAdmin(AgencyScopedAdmin):
+    """The admin's own agency: name, marking and time zone; the abbreviation (in every
+    incident number) is fixed once created. Agencies are created by operators."""
+
+    allow_change = True
+    list_display = ("abbreviation", "name", "time_zone", "marking", "created_at")
+    search_fields = ("abbreviation", "name")
+    fields = ("name", "abbreviation", "time_zone", "marking", "created_at")
+    readonly_fields = ("abbreviation", "created_at")
+
+    def scope_queryset(self, queryset, ctx):
+        return queryset.filter(pk=ctx.agency.pk)
+
+
+class AgencyUserCreationForm(AdminUserCreationForm):
+    role = forms.ChoiceField(
+        choices=Role.choices, help_text="The new account's first role in your agency."
+    )
+
+
+@admin.register(User)
+class AgencyUserAdmin(AgencyScopedAdmin, DjangoUserAdmin):
+    """Accounts holding a role in the active agency. New accounts get their first role here.
+
+    Superusers' accounts and accounts holding roles in other agencies too are read-only: an
+    agency administrator must not take over an account that reaches beyond their agency.
+    Superuser status, groups and model permissions are not shown: roles decide.
+    """
+
+    allow_add = True
+    allow_change = True
+    add_form = AgencyUserCreationForm
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Access", {"fields": ("is_active", "is_staff")}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "role", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    readonly_fields = ("last_login", "date_joined")
+    list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff")
+    list_filter = ("is_active", "is_staff")
+    filter_horizontal = ()
+
+    def scope_queryset(self, queryset, ctx):
+        return queryset.filter(pk__in=agency_members(ctx.agency).values("pk"))
+
+    def can_change_object(self, request, obj, ctx):
+        if obj.is_superuser:
+            return False
+        return not Membership.objects.filter(user=obj).exclude(agency=ctx.agency).exists()
+
+    def save_model(self, request, obj, form, change):
+        ctx = _require_context(request)
+        super().save_model(request, obj, form, change)
+        if not change:
+            membership_grant(user=obj, agency=ctx.agency, role=form.cleaned_data["role"])
+
+
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ("user", "agency", "role", "systems")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("systems") and cleaned.get("role") != Role.ISSO:
+            self.add_error("systems", "Only ISSOs are assigned information systems.")
+        return cleaned
+
+
+@admin.register(Membership)
+class MembershipAdmin(AgencyScopedAdmin):
+    """Who holds which role in the agency; ISSOs with the systems they are assigned to."""
+
+    allow_add = True
+    allow_change = True
+    allow_delete = True
+    form = MembershipForm
+    list_display = ("user", "role", "system_list", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__username", "user__email", "user__first_name", "user__last_name")
+    list_select_related = ("user", "agency")
+    filter_horizontal = ("systems",)
+
+    def scope_queryset(self, queryset, ctx):
+        return queryset.filter(agency=ctx.agency).prefetch_related("systems")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user",) if obj is not None else ()
+
+    def choices_for(self, request, db_field, ctx):
+        if db_field.name == "user" and ctx is not None:
+            # Members of the agency, and accounts holding no role anywhere yet: never the
+            # people of another agency.
+            anywhere = Membership.objects.filter(user=OuterRef("pk"))
+            return User._default_manager.filter(
+                Q(pk__in=Membership.objects.filter(agency=ctx.agency).values("user_id"))
+                | ~Exists(anywhere)
+            ).order_by("username")
+        return super().choices_for(request, db_field, ctx)
+
+    @admin.display(description="Systems")
+    def system_list(self, obj):
+        return ", ".join(s.acronym for s in obj.systems.all()) or "—"

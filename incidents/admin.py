@@ -1,0 +1,198 @@
+"""Incident data in the admin: read-only. Incidents change through ``incidents.services`` (which
+checks the actor's role and appends an ``IncidentEvent``), never through a model form; the
+only write here is granting auditors access to incidents (and revoking it), which is logged
+on the incident."""
+
+from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.utils.text import Truncator
+
+from accounts.admin import AgencyScopedAdmin, AgencyScopedInline, agency_members
+from accounts.context import get_context
+from accounts.models import Membership, Role
+
+from . import services
+from .models import (
+    AdditionalInformation,
+    AuditorGrant,
+    Determination,
+    Incident,
+    IncidentEvent,
+    Indicator,
+)
+
+
+def _short(text, length=80):
+    return Truncator(text).chars(length)
+
+
+class IndicatorInline(AgencyScopedInline):
+    model = Indicator
+    fields = ("type", "value", "note", "created_at")
+    readonly_fields = fields
+
+
+class IncidentEventInline(AgencyScopedInline):
+    model = IncidentEvent
+    fields = ("at", "kind", "actor", "from_state", "to_state", "note")
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(Incident)
+class IncidentAdmin(AgencyScopedAdmin):
+    """View-only: the lifecycle and every field change go through the services."""
+
+    list_display = ("number", "title", "state", "identified_at", "nciss_level", "created_by")
+    list_filter = (
+        "state",
+        "nciss_level",
+        "functional_impact",
+        ("systems", RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("number", "title", "cisa_tracking_number")
+    list_select_related = ("created_by",)
+    fieldsets = (
+        (None, {"fields": ("number", "agency", "state", "title", "summary", "dismissed_reason")}),
+        (
+            "CISA notification",
+            {
+                "fields": (
+                    "functional_impact",
+                    "information_impact",
+                    "recoverability",
+                    "location",
+                    "attack_vectors",
+                    "systems_affected_count",
+                    "records_affected_count",
+                    "users_affected_count",
+                    "nciss_level",
+                    "cisa_tracking_number",
+                )
+            },
+        ),
+        ("Point of contact", {"fields": ("poc_name", "poc_email", "poc_phone")}),
+        ("Times", {"fields": ("identified_at", "first_detected_at", "occurred_at")}),
+        ("Links", {"fields": ("systems", "related", "ruleset")}),
+        ("Record", {"fields": ("year", "sequence", "created_by", "created_at", "updated_at")}),
+    )
+    readonly_fields = tuple(f for _, opts in fieldsets for f in opts["fields"])
+    inlines = (IndicatorInline, IncidentEventInline)
+
+
+@admin.register(IncidentEvent)
+class IncidentEventAdmin(AgencyScopedAdmin):
+    """The append-only history: never added, changed or deleted here, by anyone."""
+
+    list_display = ("at", "incident", "kind", "actor", "from_state", "to_state", "short_note")
+    list_filter = ("kind",)
+    search_fields = ("incident__number", "note")
+    list_select_related = ("incident", "actor")
+    fields = ("incident", "kind", "actor", "at", "from_state", "to_state", "note", "data")
+    readonly_fields = fields
+    ordering = ("-at", "-pk")
+    actions = None
+
+    @admin.display(description="Note")
+    def short_note(self, obj):
+        return _short(obj.note)
+
+
+@admin.register(Determination)
+class DeterminationAdmin(AgencyScopedAdmin):
+    list_display = (
+        "incident",
+        "decision",
+        "recommendation",
+        "basis_at",
+        "decided_by",
+        "recorded_at",
+        "current",
+    )
+    list_filter = ("decision", "recommendation", "breach")
+    search_fields = ("incident__number", "rationale")
+    list_select_related = ("incident", "decided_by", "superseded_by")
+    fields = (
+        "incident",
+        "ruleset",
+        "decision",
+        "recommendation",
+        "criteria_fired",
+        "rationale",
+        "basis_at",
+        "harms",
+        "nciss_level",
+        "pii_individuals",
+        "pii_acts",
+        "breach",
+        "breach_discovered_at",
+        "decided_by",
+        "recorded_at",
+        "supersedes",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Current", boolean=True)
+    def current(self, obj):
+        return obj.is_current
+
+
+@admin.register(AdditionalInformation)
+class AdditionalInformationAdmin(AgencyScopedAdmin):
+    list_display = ("incident", "recorded_at", "recorded_by", "short_summary")
+    search_fields = ("incident__number", "summary")
+    list_select_related = ("incident", "recorded_by")
+    fields = ("incident", "summary", "recorded_at", "recorded_by")
+    readonly_fields = fields
+
+    @admin.display(description="Summary")
+    def short_summary(self, obj):
+        return _short(obj.summary)
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(AgencyScopedAdmin):
+    list_display = ("incident", "type", "value", "created_at")
+    list_filter = ("type",)
+    search_fields = ("value", "incident__number")
+    list_select_related = ("incident",)
+    fields = ("incident", "type", "value", "note", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(AuditorGrant)
+class AuditorGrantAdmin(AgencyScopedAdmin):
+    """Which auditor may read which incident. Granted and revoked here (each logged on the
+    incident); never edited."""
+
+    allow_add = True
+    allow_delete = True
+    list_display = ("incident", "user", "granted_by", "granted_at")
+    list_filter = (("user", RelatedOnlyFieldListFilter),)
+    search_fields = ("incident__number", "user__username")
+    list_select_related = ("incident", "user", "granted_by")
+    fields = ("incident", "user", "granted_by", "granted_at")
+    readonly_fields = ("granted_by", "granted_at")
+
+    def choices_for(self, request, db_field, ctx):
+        if db_field.name == "user" and ctx is not None:
+            auditors = Membership.objects.filter(agency=ctx.agency, role=Role.AUDITOR)
+            return agency_members(ctx.agency).filter(pk__in=auditors.values("user_id"))
+        return super().choices_for(request, db_field, ctx)
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: role check, row lock and the GRANT event in one place.
+        grant = services.auditor_grant(
+            ctx=get_context(request), incident=obj.incident, user=obj.user
+        )
+        obj.pk, obj.granted_by, obj.granted_at = grant.pk, grant.granted_by, grant.granted_at
+
+    def delete_model(self, request, obj):
+        services.auditor_revoke(ctx=get_context(request), incident=obj.incident, user=obj.user)
+
+    def delete_queryset(self, request, queryset):
+        for grant in queryset.select_related("incident", "user"):
+            self.delete_model(request, grant)

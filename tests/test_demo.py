@@ -1,0 +1,172 @@
+"""``manage.py load_demo``: the demo scenario, loaded twice, on the test database."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.context import context_for
+from accounts.models import Agency, Membership, Role
+from accounts.scoping import scope
+from incidents.models import Incident, IndicatorType, State
+from incidents.services import current_determination
+from reporting.clock import Status
+from reporting.models import Obligation
+
+pytestmark = pytest.mark.django_db
+
+MAIN_TITLE = "Compromised store-frontend-ping-php pod"
+PASSWORD = "docket-demo-2026"
+
+
+def _rows() -> dict[str, int]:
+    return {m._meta.label: m._default_manager.count() for m in apps.get_models()}
+
+
+def _user(username):
+    return get_user_model().objects.get(username=username)
+
+
+def _load() -> str:
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def demo():
+    _load()
+    return Agency.objects.get(abbreviation="DEMO")
+
+
+@pytest.fixture
+def main_incident(demo):
+    return Incident.objects.get(agency=demo, title=MAIN_TITLE)
+
+
+def _statuses(incident, now):
+    return {
+        o.rule.key: o.status
+        for o in Obligation.objects.filter(incident=incident)
+        .with_status(now)
+        .select_related("rule")
+    }
+
+
+def test_a_second_load_changes_nothing():
+    first_out = _load()
+    assert "Loaded the demo" in first_out
+    loaded = _rows()
+
+    second_out = _load()
+
+    assert _rows() == loaded
+    assert "nothing changed" in second_out
+    assert Agency.objects.filter(abbreviation="DEMO").count() == 1
+    assert Agency.objects.filter(abbreviation="ODA").count() == 1
+    for out in (first_out, second_out):
+        assert "http://127.0.0.1:8000/" in out
+        for username in ("isso", "compliance", "approver", "auditor", "admin", "outsider"):
+            assert f"  {username} " in out
+        assert PASSWORD in out
+
+
+def test_every_role_has_a_person_who_can_sign_in(demo):
+    holders = dict(Membership.objects.filter(agency=demo).values_list("role", "user__username"))
+    assert holders == {
+        Role.ISSO: "isso",
+        Role.COMPLIANCE_OFFICER: "compliance",
+        Role.APPROVING_OFFICIAL: "approver",
+        Role.AUDITOR: "auditor",
+        Role.AGENCY_ADMIN: "admin",
+    }
+    isso = Membership.objects.get(agency=demo, role=Role.ISSO)
+    assert [s.acronym for s in isso.systems.all()] == ["STORE"]
+    for username in (*holders.values(), "outsider"):
+        user = authenticate(username=username, password=PASSWORD)
+        assert user is not None, username
+        assert user.email == f"{username}@demo.example.gov"
+        assert user.is_staff == (username == "admin")
+        assert not user.is_superuser
+    assert demo.time_zone == "America/New_York"
+    assert demo.marking == "CUI"
+    assert {
+        (s.acronym, s.confidentiality, s.integrity, s.availability) for s in demo.systems.all()
+    } == {
+        ("STORE", 2, 2, 1),
+        ("CASE", 3, 3, 2),
+    }
+
+
+def test_the_main_incident_is_major_with_its_seven_day_clocks_running(main_incident):
+    now = timezone.now()
+    incident = main_incident
+    assert timedelta(hours=5) < now - incident.identified_at < timedelta(hours=7)
+    assert incident.first_detected_at < incident.identified_at
+    assert incident.occurred_at < incident.first_detected_at
+    assert [s.acronym for s in incident.systems.all()] == ["STORE"]
+    assert incident.functional_impact and incident.information_impact and incident.recoverability
+    assert incident.location and incident.attack_vectors and incident.poc_email
+    for step in ("bash", "curl", "base64 -d", "tar xvfz", "gzip -d", "www-data"):
+        assert step in incident.summary
+    assert "Delete or rename shell history" in incident.summary
+    indicators = set(incident.indicators.values_list("type", "value"))
+    assert (IndicatorType.PROCESS, "shred -f /var/www/.bash_history") in indicators
+    assert {IndicatorType.URL, IndicatorType.CONTAINER_IMAGE} <= {t for t, _ in indicators}
+
+    det = current_determination(incident)
+    assert det.decision == "major"
+    assert det.decided_by.username == "approver"
+    assert det.nciss_level == 3
+    assert det.harms["public_confidence"]["likely"] is True
+    assert timedelta(hours=2) < now - det.basis_at < timedelta(hours=4)
+
+    statuses = _statuses(incident, now)
+    assert statuses["cisa-initial"] == Status.MET_ON_TIME
+    assert statuses["cisa-major-update"] == Status.MET_ON_TIME
+    live = {Status.UPCOMING, Status.DUE_SOON}
+    assert statuses["congress-7-day"] in live
+    assert statuses["ig-7-day"] in live
+    assert statuses["supplemental"] in live
+    assert incident.additional_information.count() == 1
+
+
+def test_obligations_in_every_status(demo):
+    now = timezone.now()
+    found = set(
+        Obligation.objects.filter(incident__agency=demo)
+        .with_status(now)
+        .values_list("status", flat=True)
+    )
+    assert found == {s.value for s in Status}
+
+
+def test_the_other_incidents_tell_their_stories(demo):
+    now = timezone.now()
+    by_state = {}
+    for incident in Incident.objects.filter(agency=demo):
+        by_state.setdefault(incident.state, []).append(_statuses(incident, now))
+
+    overdue = [s for s in by_state[State.TRIAGE] if s.get("cisa-initial") == Status.OVERDUE]
+    assert overdue, "a CISA notification nobody sent"
+    assert by_state[State.DISMISSED] == [{"cisa-initial": Status.WITHDRAWN}]
+    assert by_state[State.CLOSED] == [{"cisa-initial": Status.MET_ON_TIME}]
+    waived = Obligation.objects.get(incident__agency=demo, waived_at__isnull=False)
+    assert waived.waived_by.username == "approver"
+    assert waived.waive_reason
+
+
+def test_agencies_do_not_see_each_other(demo):
+    other = Agency.objects.get(abbreviation="ODA")
+    outsider_view = scope(Incident.objects.all(), context_for(_user("outsider"), other))
+    assert outsider_view.exists()
+    assert not outsider_view.filter(agency=demo).exists()
+    assert not Membership.objects.filter(user__username="outsider", agency=demo).exists()
+    compliance_view = scope(Incident.objects.all(), context_for(_user("compliance"), demo))
+    assert not compliance_view.filter(agency=other).exists()
+    auditor_view = scope(Incident.objects.all(), context_for(_user("auditor"), demo))
+    assert list(auditor_view.values_list("title", flat=True)) == [MAIN_TITLE]
