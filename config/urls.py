@@ -8,6 +8,7 @@ from accounts import views as account_views
 api_v1 = [
     path("", include("incidents.api.urls")),
     path("", include("reporting.api.urls")),
+    path("", include("compliance.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

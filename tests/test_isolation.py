@@ -69,6 +69,7 @@ def _list_urls():
         "/api/v1/obligations/",
         "/api/v1/submissions/",
         "/api/v1/determinations/",
+        "/api/v1/systems/",
     ]
 
 
@@ -79,6 +80,7 @@ def test_outsider_lists_only_their_own_agency(api, bob, a_world, b_incident):
         text = str(body)
         assert "FTA-" not in text, url
         assert "A secret incident" not in text, url
+        assert "Public web store" not in text, url
     assert [i["number"] for i in client.get("/api/v1/incidents/").json()["results"]] == [
         b_incident.number
     ]
@@ -95,6 +97,7 @@ def test_outsider_cannot_reach_another_agencys_objects_by_id(api, bob, a_world, 
         f"/api/v1/obligations/{a_world['obligation'].pk}/",
         f"/api/v1/submissions/{a_world['submission'].pk}/",
         f"/api/v1/determinations/{a_world['determination'].pk}/",
+        f"/api/v1/systems/{a_world['incident'].systems.get().pk}/",
     ]:
         assert client.get(url).status_code == 404, url
 
