@@ -4,18 +4,30 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | sha256sum | cut -c1-12)
 # `make test` runs on PostgreSQL; `make run` stays on the embedded SQLite unless DATABASE_URL is set.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket
 
-.PHONY: run test lint venv demo clean
+.PHONY: run test lint venv chromium clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
+
+# USWDS, htmx and axe-core from npm, exactly as package-lock.json pins them.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-* && touch $@
+
+# The browser tests drive Debian's Chromium; no tool downloads a browser of its own.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; }
 
 # Everything on embedded defaults: SQLite in var/, a filesystem Celery broker in var/broker,
 # mail printed on the console. Ctrl-C stops the web server, the worker and beat.
@@ -26,7 +38,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+test: lint chromium
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite:///:memory: \
 	  $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=config.settings.production \
@@ -36,4 +48,4 @@ test: lint
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules staticfiles

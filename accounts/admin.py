@@ -18,23 +18,29 @@ Every ModelAdmin of Docket derives from ``AgencyScopedAdmin`` (inlines from
 - Times are shown in the active agency's zone.
 
 Django's own registrations that cannot be scoped to an agency (groups, API tokens, Celery
-beat's schedules) are removed here; the user admin is replaced by a scoped one.
+beat's schedules, django-otp's TOTP devices) are removed here; the user admin is replaced by a
+scoped one, whose "Reset second factor" action stands in for the device admin.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from django import forms
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django_otp import devices_for_user
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .context import AgencyContext, AgencyContextError, get_context
-from .models import Agency, Membership, Role
+from .models import Agency, IngestToken, Membership, Role
 from .scoping import scope
 from .services import membership_grant
 
@@ -249,12 +255,23 @@ UNSCOPED_MODELS = (
     "django_celery_beat.CrontabSchedule",
     "django_celery_beat.SolarSchedule",
     "django_celery_beat.ClockedSchedule",
+    # Any account's TOTP devices (and their secret keys); reset per user through the scoped
+    # user admin's "Reset second factor" action instead.
+    "otp_totp.TOTPDevice",
 )
+
+# Imported before unregistering, so a registration made by an app listed after ``accounts``
+# cannot come back later in the admin's autodiscovery.
+UNSCOPED_ADMIN_MODULES = ("django_otp.plugins.otp_totp.admin",)
 
 
 def _unregister_unscoped() -> None:
     """Installation-wide models cannot be scoped to an agency: leave them to operators
     (``manage.py drf_create_token``, the settings' ``CELERY_BEAT_SCHEDULE``, the shell)."""
+    for module in UNSCOPED_ADMIN_MODULES:
+        app_label = module.rsplit(".", 1)[0]
+        if apps.is_installed(app_label):
+            importlib.import_module(module)
     for label in UNSCOPED_MODELS:
         try:
             model = apps.get_model(label)
@@ -319,17 +336,67 @@ class AgencyUserAdmin(AgencyScopedAdmin, DjangoUserAdmin):
         ),
     )
     readonly_fields = ("last_login", "date_joined")
-    list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff")
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "is_active",
+        "is_staff",
+        "second_factor",
+    )
     list_filter = ("is_active", "is_staff")
     filter_horizontal = ()
+    actions = ("reset_second_factor",)
 
     def scope_queryset(self, queryset, ctx):
-        return queryset.filter(pk__in=agency_members(ctx.agency).values("pk"))
+        return queryset.filter(pk__in=agency_members(ctx.agency).values("pk")).annotate(
+            _second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+        )
 
     def can_change_object(self, request, obj, ctx):
         if obj.is_superuser:
             return False
         return not Membership.objects.filter(user=obj).exclude(agency=ctx.agency).exists()
+
+    @admin.display(description="Second factor", boolean=True)
+    def second_factor(self, obj):
+        return getattr(obj, "_second_factor", None)
+
+    @admin.action(description="Reset second factor", permissions=["change"])
+    def reset_second_factor(self, request, queryset):
+        """Remove the selected accounts' second-factor devices: each must enrol again at its
+        next sign-in (and a session verified with a removed device is no longer verified).
+        The same accounts as for editing: never a superuser's, nor one holding roles in
+        another agency."""
+        ctx = _require_context(request)
+        reset, refused = [], []
+        with transaction.atomic():
+            for user in queryset.order_by("username"):
+                if not self.can_change_object(request, user, ctx):
+                    refused.append(user.username)
+                    continue
+                devices = list(devices_for_user(user, confirmed=None))
+                for device in devices:
+                    device.delete()
+                self.log_change(
+                    request, user, f"Reset second factor ({len(devices)} device(s) removed)."
+                )
+                reset.append(user.username)
+        if reset:
+            self.message_user(
+                request,
+                f"Second factor reset for {', '.join(reset)}: they enrol again at their next "
+                "sign-in.",
+                messages.SUCCESS,
+            )
+        if refused:
+            self.message_user(
+                request,
+                f"Not reset for {', '.join(refused)}: superusers and accounts holding roles in "
+                "another agency are managed by the operators.",
+                messages.ERROR,
+            )
 
     def save_model(self, request, obj, form, change):
         ctx = _require_context(request)
@@ -384,3 +451,97 @@ class MembershipAdmin(AgencyScopedAdmin):
     @admin.display(description="Systems")
     def system_list(self, obj):
         return ", ".join(s.acronym for s in obj.systems.all()) or "—"
+
+
+# --- ingest tokens --------------------------------------------------------------------------
+
+
+class IngestTokenAddForm(forms.ModelForm):
+    class Meta:
+        model = IngestToken
+        fields = ("name",)
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("A name is required.")
+        return name
+
+
+@admin.register(IngestToken)
+class IngestTokenAdmin(AgencyScopedAdmin):
+    """The agency's ingest tokens (``POST /api/v1/ingest/falco``). A token is issued here from
+    a name: the plain token is shown once, in a message, and only its sha256 is stored (never
+    shown). Tokens are not edited; they are revoked, and the row stays (detections name it)."""
+
+    allow_add = True
+    add_form = IngestTokenAddForm
+    list_display = (
+        "name",
+        "hint_display",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "hint")
+    list_select_related = ("agency", "created_by")
+    fields = (
+        "name",
+        "agency",
+        "hint_display",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+    )
+    readonly_fields = fields
+    ordering = ("name", "pk")
+    actions = ("revoke_tokens",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ("name",) if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    @admin.display(description="Token starts with", ordering="hint")
+    def hint_display(self, obj):
+        return f"{obj.hint}…"
+
+    def has_revoke_permission(self, request):
+        return self.agency_context(request) is not None
+
+    def save_model(self, request, obj, form, change):
+        ctx = _require_context(request)
+        if change:  # nothing of a token changes (view-only), but never let a form write one
+            raise PermissionDenied("Ingest tokens are not edited; revoke one instead.")
+        row, plain = IngestToken.issue(
+            agency=ctx.agency, name=form.cleaned_data["name"], created_by=request.user
+        )
+        for field in IngestToken._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(row, field.attname))
+        obj._state.adding, obj._state.db = False, row._state.db
+        self.message_user(
+            request,
+            f"Ingest token {row.name!r}: {plain} — copy it now; it is not stored and cannot be "
+            "shown again. Send it as 'Authorization: Bearer <token>' to /api/v1/ingest/falco.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
+    def revoke_tokens(self, request, queryset):
+        now = timezone.now()
+        revoked = 0
+        for token in queryset:
+            if token.revoked_at is None:
+                token.revoke(now=now)
+                self.log_change(request, token, "Revoked.")
+                revoked += 1
+        self.message_user(request, f"{revoked} ingest token(s) revoked.", messages.SUCCESS)

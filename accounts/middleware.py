@@ -19,3 +19,38 @@ class AgencyContextMiddleware:
 
         request.agency_context = SimpleLazyObject(_resolve)
         return self.get_response(request)
+
+
+class RequireSecondFactorMiddleware:
+    """With ``DOCKET_REQUIRE_MFA``, a signed-in user whose session was not verified with a
+    second factor (django-otp) reaches only the enrolment and verification pages and sign-out.
+    API calls with a token are not session sign-ins and pass (DRF authenticates them later)."""
+
+    ALLOWED_NAMES = frozenset({"mfa-setup", "mfa-verify", "logout", "login"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.shortcuts import redirect
+        from django.urls import Resolver404, resolve
+
+        user = getattr(request, "user", None)
+        if (
+            settings.DOCKET_REQUIRE_MFA
+            and user is not None
+            and user.is_authenticated
+            and not user.is_verified()
+            and not request.path.startswith("/" + settings.STATIC_URL.lstrip("/"))
+        ):
+            try:
+                name = resolve(request.path_info).url_name
+            except Resolver404:
+                name = None
+            if name not in self.ALLOWED_NAMES:
+                from django_otp import devices_for_user
+
+                has_device = any(True for _ in devices_for_user(user, confirmed=True))
+                return redirect("mfa-verify" if has_device else "mfa-setup")
+        return self.get_response(request)

@@ -1,9 +1,17 @@
+"""The agency's systems and their control assessments in the admin.
+
+``Framework``, ``Control`` and ``Baseline`` are deliberately NOT registered: they are global
+reference data shared by every agency (no ``agency_path``), so no agency administrator may
+change them. Operators load and update them with ``manage.py import_catalog``.
+"""
+
 from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.db.models.functions import Greatest
 
 from accounts.admin import AgencyScopedAdmin
 
-from .models import ImpactLevel, InformationSystem
+from .models import ControlAssessment, ImpactLevel, InformationSystem
 
 
 @admin.register(InformationSystem)
@@ -40,3 +48,43 @@ class InformationSystemAdmin(AgencyScopedAdmin):
 
     def can_delete_object(self, request, obj, ctx):
         return not obj.incidents.exists()
+
+
+@admin.register(ControlAssessment)
+class ControlAssessmentAdmin(AgencyScopedAdmin):
+    """Read-only: assessments are append-only history, recorded through
+    ``compliance.services.assessment_record`` (which checks the recorder's role)."""
+
+    list_display = (
+        "system",
+        "control",
+        "status",
+        "implementation_status",
+        "method",
+        "assessed_at",
+        "assessor",
+        "recorded_at",
+    )
+    list_filter = (
+        "status",
+        "implementation_status",
+        "method",
+        ("system", RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("control__label", "control__identifier", "system__acronym", "finding")
+    list_select_related = ("system", "control", "assessor")
+    fields = (
+        "system",
+        "control",
+        "status",
+        "implementation_status",
+        "method",
+        "finding",
+        "assessed_at",
+        "assessor",
+        "recorded_at",
+        "recorded_by",
+    )
+    readonly_fields = fields
+    ordering = ("-assessed_at", "-pk")
+    actions = None

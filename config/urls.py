@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
 
@@ -9,15 +9,24 @@ api_v1 = [
     path("", include("incidents.api.urls")),
     path("", include("reporting.api.urls")),
     path("", include("compliance.api.urls")),
+    path("", include("evidence.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("agency/", account_views.switch_agency, name="switch-agency"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/mfa/setup/", account_views.mfa_setup, name="mfa-setup"),
+    path("accounts/mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
+    path("", include("reporting.urls")),
+    path("", include("incidents.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

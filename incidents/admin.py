@@ -15,8 +15,10 @@ from . import services
 from .models import (
     AdditionalInformation,
     AuditorGrant,
+    Detection,
     Determination,
     Incident,
+    IncidentCandidate,
     IncidentEvent,
     Indicator,
 )
@@ -196,3 +198,97 @@ class AuditorGrantAdmin(AgencyScopedAdmin):
     def delete_queryset(self, request, queryset):
         for grant in queryset.select_related("incident", "user"):
             self.delete_model(request, grant)
+
+
+# --- detections in -------------------------------------------------------------------------
+
+
+@admin.register(IncidentCandidate)
+class IncidentCandidateAdmin(AgencyScopedAdmin):
+    """Read-only: candidates are formed by grouping (``incidents.ingest.detections_group``) and
+    promoted, attached or dismissed by an ISSO through ``incidents.ingest``, never here."""
+
+    list_display = (
+        "last_seen",
+        "system",
+        "group_key",
+        "count",
+        "status",
+        "incident",
+        "first_seen",
+    )
+    list_filter = ("status", ("system", RelatedOnlyFieldListFilter))
+    search_fields = ("group_key", "incident__number")
+    list_select_related = ("system", "incident")
+    fields = (
+        "agency",
+        "system",
+        "group_key",
+        "status",
+        "first_seen",
+        "last_seen",
+        "count",
+        "incident",
+        "dismissed_reason",
+        "resolved_by",
+        "resolved_at",
+        "created_at",
+    )
+    readonly_fields = fields
+    actions = None
+
+
+@admin.register(Detection)
+class DetectionAdmin(AgencyScopedAdmin):
+    """Read-only: detections are stored as received (``POST /api/v1/ingest/falco``,
+    ``manage.py ingest_falco``) and never changed."""
+
+    list_display = (
+        "time",
+        "priority",
+        "rule",
+        "hostname",
+        "k8s_namespace",
+        "k8s_pod",
+        "system",
+        "kind",
+        "candidate",
+    )
+    list_filter = ("priority", "kind", ("system", RelatedOnlyFieldListFilter))
+    search_fields = ("rule", "hostname", "k8s_pod", "container_id", "container_image", "output")
+    list_select_related = ("system", "candidate__system")
+    fields = (
+        "agency",
+        "kind",
+        "time",
+        "time_ns",
+        "priority",
+        "rule",
+        "source",
+        "hostname",
+        "output",
+        "system",
+        "candidate",
+        "container_id",
+        "container_image",
+        "k8s_cluster",
+        "k8s_namespace",
+        "k8s_pod",
+        "process_name",
+        "process_cmdline",
+        "process_pid",
+        "user_name",
+        "file_path",
+        "tags",
+        "mitre_tactics",
+        "mitre_techniques",
+        "control_refs",
+        "output_fields",
+        "raw",
+        "token",
+        "received_at",
+        "grouped_at",
+        "content_hash",
+    )
+    readonly_fields = fields
+    actions = None

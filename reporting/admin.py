@@ -18,6 +18,7 @@ from incidents.models import Incident
 
 from .clock import Status
 from .models import (
+    RULE_DATA_FIELDS,
     Obligation,
     ObligationRule,
     ReminderDispatch,
@@ -62,21 +63,7 @@ class OwnerFilter(admin.SimpleListFilter):
         return queryset
 
 
-RULE_FIELDS = (
-    "order",
-    "key",
-    "title",
-    "anchor",
-    "anchor_rule_key",
-    "offset_amount",
-    "offset_unit",
-    "counting",
-    "recipients",
-    "report_kind",
-    "applies_to",
-    "agency_may_change_offset",
-    "citation",
-)
+RULE_FIELDS = ("order", *RULE_DATA_FIELDS)
 
 
 class ObligationRuleInline(AgencyScopedInline):

@@ -11,22 +11,9 @@ from pathlib import Path
 
 from .clock import Counting, Unit
 from .criteria import validate_criteria
+from .models.ruleset import RULE_DATA_FIELDS
 
 RULESET_DIR = Path(__file__).resolve().parent / "rulesets"
-RULE_FIELDS = {
-    "key",
-    "title",
-    "anchor",
-    "anchor_rule_key",
-    "offset_amount",
-    "offset_unit",
-    "counting",
-    "recipients",
-    "report_kind",
-    "applies_to",
-    "agency_may_change_offset",
-    "citation",
-}
 
 
 class RuleSetDocumentError(ValueError):
@@ -57,7 +44,7 @@ def validate_document(doc: dict, where: str = "rule set") -> None:
     }
     for i, rule in enumerate(doc["rules"]):
         at = f"{where}: rules[{i}]"
-        extra = set(rule) - RULE_FIELDS
+        extra = set(rule) - set(RULE_DATA_FIELDS)
         if extra:
             raise RuleSetDocumentError(f"{at}: unknown fields {sorted(extra)}")
         if rule.get("key") in seen:

@@ -5,26 +5,37 @@ is checked by the parametrised tests without touching this file (and fails the r
 until it is listed, with data of both agencies in ``world``).
 """
 
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.admin import AgencyScopedAdmin
 from accounts.context import SESSION_KEY
-from accounts.models import Agency, Membership, Role
+from accounts.models import Agency, IngestToken, Membership, Role
 from accounts.services import membership_grant
-from compliance.models import InformationSystem
+from compliance.models import Control, ControlAssessment, Framework, InformationSystem
+from compliance.services import assessment_record
+from evidence.models import CustodyEntry, Evidence
+from evidence.services import custody_append
+from incidents import falco
+from incidents.ingest import alerts_store
 from incidents.models import (
     AdditionalInformation,
     AuditorGrant,
+    Detection,
     Determination,
     EventKind,
     Incident,
+    IncidentCandidate,
     IncidentEvent,
     Indicator,
 )
@@ -65,11 +76,25 @@ EXPECTED_MODELS = {
     Obligation,
     Submission,
     ReminderDispatch,
+    IngestToken,
+    Detection,
+    IncidentCandidate,
+    Evidence,
+    CustodyEntry,
+    ControlAssessment,
 }
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 
 # Strings that appear only in agency B's data: none may reach agency A's admin.
-B_MARKERS = ("Other Test Agency", "OTA-WEB", "OTA-2025-", "Bravo-secret", "beatrix", "ota-draft")
+B_MARKERS = (
+    "Other Test Agency",
+    "OTA-WEB",
+    "OTA-2025-",
+    "Bravo-secret",
+    "bravo-secret",  # host names, group keys and indicators of B's bundle
+    "beatrix",
+    "ota-draft",
+)
 
 
 def _url(model, view, *args):
@@ -134,6 +159,62 @@ def _bundle(*, ctx, opener, official, editor, submitter, agency, auditor, grante
         recipients=["someone@example.gov"],
     )
     AuditorGrant.objects.create(incident=incident, user=auditor, granted_by=granter)
+
+    evidence = Evidence.objects.create(
+        incident=incident,
+        kind="log",
+        original_filename=f"{title}.log",
+        size=1,
+        sha256="0" * 64,
+        md5="0" * 32,
+        detected_format="text",
+        storage_name=f"evidence/{incident.number}/{title}",
+        storage_backend="test",
+        uploaded_at=NOW,
+        uploaded_by=opener,
+    )
+    custody_append(evidence=evidence, action="upload", actor=opener, at=NOW)
+
+    # Detections in: a token, one alert posted with it, and the candidate grouping made of it.
+    slug = title.lower().replace(" ", "-")
+    token, _plain = IngestToken.issue(agency=agency, name=f"{title} sensor", now=NOW)
+    alert = {
+        "rule": f"{title}: terminal shell in container",
+        "priority": "Warning",
+        "time": "2025-03-04T15:00:00.000000000Z",
+        "hostname": f"{slug}-node",
+        "output": f"A shell was spawned on {slug}-node",
+    }
+    stored = alerts_store(
+        agency=agency, items=[falco.Item(index=0, value=alert)], token=token, now=NOW
+    )
+    assert stored.accepted == 1, stored.as_dict()
+    candidate = IncidentCandidate.objects.create(
+        agency=agency,
+        system=system,
+        group_key=f"host:{slug}-node",
+        first_seen=NOW,
+        last_seen=NOW,
+        count=1,
+        created_at=NOW,
+    )
+    Detection.objects.filter(agency=agency, token=token).update(
+        candidate=candidate, system=system, grouped_at=NOW
+    )
+
+    framework, _ = Framework.objects.get_or_create(name="Test catalog", version="1")
+    control, _ = Control.objects.get_or_create(
+        framework=framework, identifier="ac-2", defaults={"label": "AC-2", "title": "Accounts"}
+    )
+    assessment_record(
+        ctx=ctx(submitter, agency),
+        system=system,
+        control=control,
+        status="satisfied",
+        assessed_at=NOW,
+        finding=f"{title}: accounts reviewed",
+        now=NOW + timedelta(hours=5),
+    )
     return incident
 
 
@@ -631,7 +712,8 @@ def test_times_read_in_the_agencys_zone(world, as_user):
     client = as_user(User.objects.get(username="adam"))
     page = client.get(_url(Incident, "change", world["a_incident"].pk)).content.decode()
     assert "March 4, 2025, 10 a.m." in page  # identified 15:00 UTC, in New York
-    assert "3 p.m." not in page
+    # Not the UTC wall time (other times on the page, e.g. "8:43 p.m.", must not match).
+    assert not re.search(r"(?<![\d:])3 p\.m\.", page)
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
@@ -651,3 +733,104 @@ def test_add_and_change_forms_offer_only_the_agencys_rows(model, world, as_user,
         for name, field in page.context["adminform"].form.fields.items():
             for choice in getattr(field, "queryset", None) or ():
                 assert agencies_of(choice) & {agency_a.pk, None}, (name, choice)
+
+
+def test_only_the_admin_of_the_agency_resets_second_factors(world, as_user, agency_a, agency_b):
+    """The action replaces django-otp's device admin (unregistered: it cannot be scoped)."""
+    assert TOTPDevice not in admin.site._registry
+    client = as_user(User.objects.get(username="adam"))
+    carol, bob = User.objects.get(username="carol"), User.objects.get(username="bob")
+    dual = UserFactory(username="dual")  # holds roles in both agencies
+    membership_grant(user=dual, agency=agency_a, role=Role.ISSO)
+    membership_grant(user=dual, agency=agency_b, role=Role.ISSO)
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    membership_grant(user=root, agency=agency_a, role=Role.COMPLIANCE_OFFICER)
+    devices = {
+        u.username: TOTPDevice.objects.create(user=u, name="phone", confirmed=True)
+        for u in (carol, bob, dual, root)
+    }
+
+    listing = client.get(_url(User, "changelist")).content.decode()
+    assert "Reset second factor" in listing
+    response = client.post(
+        _url(User, "changelist"),
+        {
+            "action": "reset_second_factor",
+            "_selected_action": [u.pk for u in (carol, bob, dual, root)],
+        },
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert not TOTPDevice.objects.filter(pk=devices["carol"].pk).exists()
+    for untouched in ("bob", "dual", "root"):
+        assert TOTPDevice.objects.filter(pk=devices[untouched].pk).exists(), untouched
+    shown = [m.message for m in response.context["messages"]]
+    assert any("Second factor reset for carol" in m for m in shown), shown
+    assert any("dual" in m and "root" in m and "Not reset" in m for m in shown), shown
+    assert not any("bob" in m for m in shown), shown
+
+
+def _ingest(token: str):
+    alert = {
+        "rule": "Terminal shell in container",
+        "priority": "Notice",
+        "time": "2025-03-05T10:00:00.000000000Z",
+        "hostname": "web-1.store.fta.gov",
+        "output": "A shell was spawned",
+    }
+    return Client().post(
+        "/api/v1/ingest/falco",
+        data=json.dumps(alert),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+def test_ingest_tokens_are_issued_once_and_revoked(world, as_user, agency_a, agency_b):
+    adam = User.objects.get(username="adam")
+    client = as_user(adam)
+    other, other_plain = IngestToken.issue(agency=agency_b, name="Bravo-secret falco")
+
+    form = client.get(_url(IngestToken, "add")).context["adminform"].form
+    assert list(form.fields) == ["name"]
+    response = client.post(
+        _url(IngestToken, "add"), {"name": "falco-east", "agency": agency_b.pk}, follow=True
+    )
+    assert response.status_code == 200
+    token = IngestToken.objects.get(name="falco-east")
+    assert (token.agency, token.created_by) == (agency_a, adam)
+    content = response.content.decode()
+    plain = re.search(r"dkt_[A-Za-z0-9_-]{43}", content).group(0)
+    assert "copy it now; it is not stored" in content
+    assert token.token_hash not in content
+    assert plain.startswith(token.hint)
+
+    # Shown once: neither the list nor the token's page shows it (nor its hash) again.
+    for page in (
+        client.get(_url(IngestToken, "changelist")),
+        client.get(_url(IngestToken, "change", token.pk)),
+    ):
+        content = page.content.decode()
+        assert page.status_code == 200
+        assert plain not in content and token.token_hash not in content
+        assert token.hint in content and "Bravo-secret" not in content
+    assert client.post(_url(IngestToken, "change", token.pk), {"name": "x"}).status_code == 403
+
+    assert _ingest(plain).status_code == 200
+    assert Detection.objects.filter(token=token, agency=agency_a).count() == 1
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+    # Agency B's token is neither visible nor revocable from agency A.
+    assert client.get(_url(IngestToken, "change", other.pk)).status_code == 302
+    client.post(
+        _url(IngestToken, "changelist"),
+        {"action": "revoke_tokens", "_selected_action": [token.pk, other.pk]},
+    )
+    token.refresh_from_db()
+    other.refresh_from_db()
+    assert token.revoked_at is not None and other.revoked_at is None
+    refused = _ingest(plain)
+    assert refused.status_code == 401 and refused.json()["code"] == "token_revoked"
+    assert _ingest(other_plain).status_code == 200

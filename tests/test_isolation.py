@@ -208,10 +208,14 @@ def test_anonymous_gets_nothing(client, a_world):
 
 def test_pages_show_only_the_active_agency(client, bob, a_world, agency_a):
     client.force_login(bob)
-    response = client.get("/")
-    assert response.status_code == 200
-    assert b"OTA" in response.content
-    assert b"FTA" not in response.content
+    assert client.get("/")["Location"] == "/deadlines/"
+    for url in ("/deadlines/", "/incidents/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert b"OTA" in response.content
+        assert b"FTA" not in response.content
+        assert b"A secret incident" not in response.content
+    assert client.get(f"/incidents/{a_world['incident'].number}/").status_code == 404
     assert client.post("/agency/", {"agency": agency_a.abbreviation}).status_code == 404
 
 
@@ -220,6 +224,6 @@ def test_any_member_signs_in_through_the_sign_in_page(client, alice):
         "/accounts/login/", {"username": "alice", "password": "correct horse battery"}
     )
     assert response.status_code == 302
-    home = client.get("/")
-    assert b"Federal Test Agency (FTA)" in home.content
-    assert b"America/New_York" in home.content
+    board = client.get("/", follow=True)
+    assert b"FTA" in board.content
+    assert b"America/New_York" in board.content

@@ -1,4 +1,5 @@
 from .agency import Agency
+from .ingest_token import IngestToken
 from .membership import Membership, Role
 
-__all__ = ["Agency", "Membership", "Role"]
+__all__ = ["Agency", "IngestToken", "Membership", "Role"]

@@ -1,3 +1,23 @@
-from .system import ImpactLevel, InformationSystem
+from .assessment import (
+    AppendOnlyError,
+    AssessmentMethod,
+    AssessmentStatus,
+    ControlAssessment,
+    ImplementationStatus,
+)
+from .framework import Baseline, Control, Framework
+from .system import AuthorizationStatus, ImpactLevel, InformationSystem
 
-__all__ = ["ImpactLevel", "InformationSystem"]
+__all__ = [
+    "AppendOnlyError",
+    "AssessmentMethod",
+    "AssessmentStatus",
+    "AuthorizationStatus",
+    "Baseline",
+    "Control",
+    "ControlAssessment",
+    "Framework",
+    "ImpactLevel",
+    "ImplementationStatus",
+    "InformationSystem",
+]

@@ -32,10 +32,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_fsm",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "accounts",
     "compliance",
     "incidents",
     "reporting",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -45,9 +49,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.RequireSecondFactorMiddleware",
     "accounts.middleware.AgencyContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -103,12 +110,57 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# USWDS and htmx come from npm (package.json; `make` runs `npm ci`) and are served as they are
+# built upstream; our own small CSS and JS live in static/docket.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("uswds", NODE_MODULES / "@uswds" / "uswds" / "dist"),
+    ("htmx", NODE_MODULES / "htmx.org" / "dist"),
+]
+# Evidence files (django-storages S3 in production when DOCKET_S3_BUCKET is set).
+MEDIA_ROOT = env("DOCKET_MEDIA_ROOT", default=str(VAR_DIR / "media"))
+DOCKET_EVIDENCE_MAX_BYTES = env.int("DOCKET_EVIDENCE_MAX_BYTES", default=10 * 1024**3)
+DOCKET_EVIDENCE_MAX_DECOMPRESSED_BYTES = env.int(
+    "DOCKET_EVIDENCE_MAX_DECOMPRESSED_BYTES", default=4 * 1024**3
+)
+# Multipart files above 2.5 MiB go to temporary files, never memory; the raw PUT upload reads
+# the request stream in chunks. The temporary folder must have room for the largest upload.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_TEMP_DIR = env("DOCKET_UPLOAD_TEMP_DIR", default=None)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 LOGIN_URL = "login"
+# Second factor (TOTP through django-otp). Required in production; the embedded demo of
+# `make run` may leave it optional, and its sign-in page says so.
+DOCKET_REQUIRE_MFA = env.bool("DOCKET_REQUIRE_MFA", default=True)
+OTP_TOTP_ISSUER = "Docket"
+# Idle sessions end after 30 minutes (NIST AC-12); every request renews the window.
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Content-Security-Policy (django-csp): our own origin only, scripts only with the nonce.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -143,7 +195,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"DecisionEnum": "incidents.models.determination.Decision"},
+    "ENUM_NAME_OVERRIDES": {
+        "DecisionEnum": "incidents.models.determination.Decision",
+        "EvidenceKindEnum": "evidence.models.evidence.Kind",
+        "EventKindEnum": "incidents.models.event.EventKind",
+    },
 }
 
 # Celery. Embedded default: kombu's filesystem transport under var/broker, so `make run`
@@ -169,6 +225,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 300},
     },
+    # Every stored evidence file is re-hashed against its recorded SHA-256 once a day.
+    "verify-evidence-daily": {
+        "task": "evidence.tasks.verify_evidence",
+        "schedule": timedelta(days=1),
+    },
+    # Grouping runs after each ingest commit; this sweep catches anything a lost message left.
+    "group-detections-sweep": {
+        "task": "incidents.tasks.group_detections",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
+    },
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
@@ -189,6 +256,10 @@ DOCKET_REMINDER_THRESHOLDS_HOURS = env.list(
 DOCKET_OVERDUE_REMINDER_HOURS = env.float("DOCKET_OVERDUE_REMINDER_HOURS", default=24)
 # An obligation is "due soon" within this many hours of its due time.
 DOCKET_DUE_SOON_HOURS = env.float("DOCKET_DUE_SOON_HOURS", default=24)
+# Detections: the largest (decompressed) ingest body, and the window that groups detections of
+# one system and pod/container into one incident candidate.
+DOCKET_INGEST_MAX_BYTES = env.int("DOCKET_INGEST_MAX_BYTES", default=10 * 1024 * 1024)
+DOCKET_CANDIDATE_WINDOW_MINUTES = env.int("DOCKET_CANDIDATE_WINDOW_MINUTES", default=10)
 # The rule set every new agency adopts unless told otherwise (name, version).
 DOCKET_DEFAULT_RULESET = ("FISMA 2014 / OMB M-17-05", "1")
 

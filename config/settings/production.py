@@ -22,9 +22,7 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
-# Idle sessions end after 30 minutes (NIST AC-12); each request renews the window.
-SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+DOCKET_REQUIRE_MFA = True  # not configurable here: every production user has a second factor
 
 # Evidence on S3-compatible object storage when a bucket is configured (django-storages).
 if env("DOCKET_S3_BUCKET", default=""):

@@ -12,3 +12,6 @@ CELERY_BROKER_URL = "memory://"
 CELERY_TASK_ALWAYS_EAGER = True
 # Static files are not collected for tests; WhiteNoise would warn about the missing folder.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+
+# MFA is exercised by its own tests (settings override); other page tests sign in directly.
+DOCKET_REQUIRE_MFA = False

@@ -16,6 +16,7 @@ from incidents.models import (
     PiiAct,
     Recoverability,
 )
+from incidents.services import EDITABLE_FIELDS
 
 
 class IndicatorSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -72,27 +73,10 @@ class IncidentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         fields = [
             "number",
             "agency",
-            "title",
-            "summary",
             "state",
             "dismissed_reason",
-            "functional_impact",
-            "information_impact",
-            "recoverability",
-            "location",
-            "attack_vectors",
-            "systems_affected_count",
-            "records_affected_count",
-            "users_affected_count",
-            "poc_name",
-            "poc_email",
-            "poc_phone",
-            "identified_at",
+            *EDITABLE_FIELDS,
             "identified_at_local",
-            "first_detected_at",
-            "occurred_at",
-            "cisa_tracking_number",
-            "nciss_level",
             "systems",
             "related",
             "indicators",

@@ -1,3 +1,10 @@
+from .detection import (
+    CandidateStatus,
+    Detection,
+    DetectionKind,
+    IncidentCandidate,
+    Priority,
+)
 from .determination import Decision, Determination, PiiAct
 from .enums import (
     AttackVector,
@@ -23,11 +30,15 @@ __all__ = [
     "AppendOnlyError",
     "AttackVector",
     "AuditorGrant",
+    "CandidateStatus",
     "Decision",
+    "Detection",
+    "DetectionKind",
     "Determination",
     "EventKind",
     "FunctionalImpact",
     "Incident",
+    "IncidentCandidate",
     "IncidentEvent",
     "IncidentSequence",
     "Indicator",
@@ -36,6 +47,7 @@ __all__ = [
     "Location",
     "NcissLevel",
     "PiiAct",
+    "Priority",
     "Recoverability",
     "State",
 ]

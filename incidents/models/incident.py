@@ -124,7 +124,13 @@ class Incident(FSMModelMixin, models.Model):
                 fields=["agency", "year", "sequence"], name="incident_sequence_per_agency"
             ),
         ]
-        indexes = [models.Index(fields=["agency", "state"])]
+        indexes = [
+            models.Index(fields=["agency", "state"]),
+            # The incident list's default order (newest identified first), read a page at a time.
+            models.Index(
+                fields=["agency", "-identified_at", "-id"], name="incident_agency_identified"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.api import LocalTimeField, StrictFieldsMixin
-from reporting.models import Obligation, ObligationRule, RuleSet, Submission
+from reporting.models import RULE_DATA_FIELDS, Obligation, ObligationRule, RuleSet, Submission
 
 
 class ObligationSerializer(serializers.ModelSerializer):
@@ -78,20 +78,7 @@ class WaiveSerializer(StrictFieldsMixin, serializers.Serializer):
 class ObligationRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = ObligationRule
-        fields = [
-            "key",
-            "title",
-            "anchor",
-            "anchor_rule_key",
-            "offset_amount",
-            "offset_unit",
-            "counting",
-            "recipients",
-            "report_kind",
-            "applies_to",
-            "agency_may_change_offset",
-            "citation",
-        ]
+        fields = list(RULE_DATA_FIELDS)
         read_only_fields = fields
 
 

@@ -1,5 +1,7 @@
+from .calendar import CalendarToken
 from .obligation import Obligation, ReminderDispatch, Submission
 from .ruleset import (
+    RULE_DATA_FIELDS,
     Anchor,
     AppliesTo,
     ObligationRule,
@@ -9,8 +11,10 @@ from .ruleset import (
 )
 
 __all__ = [
+    "RULE_DATA_FIELDS",
     "Anchor",
     "AppliesTo",
+    "CalendarToken",
     "Obligation",
     "ObligationRule",
     "ReminderDispatch",

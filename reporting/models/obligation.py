@@ -74,6 +74,23 @@ class Obligation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["incident", "rule", "sequence"], name="obligation_once")
         ]
+        indexes = [
+            # Open obligations are few among all ever created: the board reads them by due time,
+            # the incident list the next one due per incident.
+            # (The condition is that of ObligationQuerySet.open().)
+            models.Index(
+                fields=["due_at"],
+                condition=Q(met_at__isnull=True, waived_at__isnull=True, withdrawn_at__isnull=True),
+                name="obligation_open_due",
+            ),
+            models.Index(
+                fields=["incident", "due_at"],
+                condition=Q(met_at__isnull=True, waived_at__isnull=True, withdrawn_at__isnull=True),
+                name="obligation_open_incident_due",
+            ),
+            # "Met in the last 7 days" on the board.
+            models.Index(fields=["met_at"], name="obligation_met_at"),
+        ]
 
     def __str__(self) -> str:
         suffix = f" #{self.sequence}" if self.rule.repeatable else ""

@@ -82,6 +82,24 @@ class RuleSet(models.Model):
         return self.adoptions.exists() or self.incidents.exists()
 
 
+# The fields that make up a rule as data: what a rule-set document holds, what the API and
+# the admin show.
+RULE_DATA_FIELDS = (
+    "key",
+    "title",
+    "anchor",
+    "anchor_rule_key",
+    "offset_amount",
+    "offset_unit",
+    "counting",
+    "recipients",
+    "report_kind",
+    "applies_to",
+    "agency_may_change_offset",
+    "citation",
+)
+
+
 class ObligationRule(models.Model):
     """One reporting duty: from which event, after how long, counted how, to whom."""
 

@@ -1,0 +1,109 @@
+from rest_framework import serializers
+
+from accounts.api import LocalTimeField, StrictFieldsMixin
+from evidence.models import CustodyEntry, Evidence, Kind
+from evidence.services import METADATA_FIELDS
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    incident = serializers.CharField(source="incident.number", read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+    uploaded_at_local = serializers.SerializerMethodField()
+    collected_at_local = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "uid",
+            "incident",
+            "kind",
+            "original_filename",
+            "size",
+            "sha256",
+            "md5",
+            "detected_format",
+            "compression",
+            "format_details",
+            "collected_at",
+            "collected_at_local",
+            "collected_by",
+            "collecting_tool",
+            "source_host",
+            "source_ip",
+            "source_container",
+            "source_pod",
+            "source_namespace",
+            "source_image",
+            "source_description",
+            "description",
+            "uploaded_at",
+            "uploaded_at_local",
+            "uploaded_by",
+        ]
+        read_only_fields = fields
+
+    def get_uploaded_at_local(self, obj) -> str | None:
+        return LocalTimeField.render(obj.uploaded_at, obj.incident.agency)
+
+    def get_collected_at_local(self, obj) -> str | None:
+        return LocalTimeField.render(obj.collected_at, obj.incident.agency)
+
+
+class CustodyEntrySerializer(serializers.ModelSerializer):
+    from_person = serializers.CharField(source="from_person.username", default=None)
+    to_person = serializers.CharField(source="to_person.username", default=None)
+    at_local = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CustodyEntry
+        fields = [
+            "seq",
+            "action",
+            "actor_name",
+            "actor_roles",
+            "at",
+            "at_local",
+            "note",
+            "from_person",
+            "to_person",
+            "location",
+            "data",
+            "prev_hash",
+            "entry_hash",
+        ]
+        read_only_fields = fields
+
+    def get_at_local(self, obj) -> str | None:
+        return LocalTimeField.render(obj.at, self.context["agency"])
+
+
+class UploadParamsSerializer(StrictFieldsMixin, serializers.Serializer):
+    """What accompanies a file: its kind, and optionally when and where it was collected."""
+
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    filename = serializers.CharField(required=False, max_length=1000, trim_whitespace=False)
+    collected_at = serializers.DateTimeField(required=False)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    collected_by = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    collecting_tool = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    source_host = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    source_ip = serializers.IPAddressField(required=False, allow_blank=True)
+    source_container = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    source_pod = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    source_namespace = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    source_image = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+    def upload_kwargs(self) -> dict:
+        data = dict(self.validated_data)
+        return {
+            "kind": data.pop("kind"),
+            "collected_at": data.pop("collected_at", None),
+            "source": data.pop("source", ""),
+            "metadata": {k: data[k] for k in METADATA_FIELDS if k in data},
+        }
+
+
+class MultipartUploadSerializer(UploadParamsSerializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)

@@ -1,0 +1,229 @@
+"""Evidence endpoints. Reads go through ``scope``; uploads and downloads through the services,
+which check roles, stream, hash, validate and write the custody ledger."""
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.errors import InvalidInput, NotFound
+from accounts.scoping import scope
+from evidence import services
+from evidence.errors import LengthRequired, TooLarge
+from evidence.models import CustodyEntry, Evidence, Kind
+from incidents.models import Incident
+
+from .serializers import (
+    CustodyEntrySerializer,
+    EvidenceSerializer,
+    MultipartUploadSerializer,
+    UploadParamsSerializer,
+)
+
+# Multipart framing (boundaries, part headers, the small fields) on top of the file itself.
+MULTIPART_SLACK = 1 << 20
+
+
+def _incident(request, number) -> Incident:
+    incident = (
+        scope(Incident.objects.select_related("agency"), request.agency_context)
+        .filter(number=number)
+        .first()
+    )
+    if incident is None:
+        raise NotFound("No such incident.")
+    return incident
+
+
+def _evidence_queryset(request):
+    return scope(
+        Evidence.objects.select_related("incident__agency", "uploaded_by"),
+        request.agency_context,
+    )
+
+
+def _content_length(request) -> int | None:
+    raw = request.META.get("CONTENT_LENGTH")
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput("Content-Length is not a number.") from None
+    if value < 0:
+        raise InvalidInput("Content-Length is negative.")
+    return value
+
+
+class IncidentEvidenceView(generics.ListAPIView):
+    """GET: the incident's evidence. POST (multipart: ``file``, ``kind``, optional
+    ``collected_at``, ``source`` and collection metadata): upload one item."""
+
+    serializer_class = EvidenceSerializer
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request context
+            return Evidence.objects.none()
+        incident = _incident(self.request, self.kwargs["number"])
+        return _evidence_queryset(self.request).filter(incident=incident).order_by("pk")
+
+    @extend_schema(request=MultipartUploadSerializer, responses={201: EvidenceSerializer})
+    def post(self, request, number):
+        incident = _incident(request, number)
+        length = _content_length(request)
+        limit = services.max_upload_bytes()
+        if length is not None and length > limit + MULTIPART_SLACK:
+            raise TooLarge(f"The upload is larger than the limit of {limit} bytes.", limit=limit)
+        body = MultipartUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        uploaded = body.validated_data["file"]
+        try:
+            evidence = services.evidence_upload(
+                ctx=request.agency_context,
+                incident=incident,
+                fileobj=uploaded,
+                filename=body.validated_data.get("filename") or uploaded.name,
+                **body.upload_kwargs(),
+            )
+        finally:
+            uploaded.close()
+        return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
+
+
+class RawUploadView(APIView):
+    """PUT the file as the raw request body (``Content-Length`` required), with ``filename``,
+    ``kind`` and the optional fields as query parameters. Read as a stream, never whole."""
+
+    parser_classes = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("filename", str, required=True),
+            OpenApiParameter("kind", str, required=True, enum=Kind.values),
+            OpenApiParameter("collected_at", OpenApiTypes.DATETIME),
+            OpenApiParameter("source", str),
+        ],
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={201: EvidenceSerializer},
+    )
+    def put(self, request, number):
+        incident = _incident(request, number)
+        params = UploadParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        if "filename" not in params.validated_data:
+            raise InvalidInput("The filename query parameter is required.", field="filename")
+        length = _content_length(request)
+        if length is None:
+            raise LengthRequired("Send Content-Length: a raw upload is read as a sized stream.")
+        limit = services.max_upload_bytes()
+        if length > limit:
+            raise TooLarge(
+                f"The file ({length} bytes) is larger than the limit of {limit} bytes.",
+                limit=limit,
+            )
+        evidence = services.evidence_upload(
+            ctx=request.agency_context,
+            incident=incident,
+            fileobj=request.stream if length else _Empty(),
+            filename=params.validated_data["filename"],
+            declared_size=length,
+            **params.upload_kwargs(),
+        )
+        return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
+
+
+class _Empty:
+    def read(self, size=-1) -> bytes:
+        return b""
+
+
+class EvidenceListView(generics.ListAPIView):
+    """Evidence the caller may see, across incidents; ``?incident=NUMBER``, ``?kind=``."""
+
+    serializer_class = EvidenceSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("incident", str),
+            OpenApiParameter("kind", str, enum=Kind.values),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Evidence.objects.none()
+        queryset = _evidence_queryset(self.request).order_by("-uploaded_at", "-pk")
+        if number := self.request.query_params.get("incident"):
+            queryset = queryset.filter(incident__number=number)
+        if kind := self.request.query_params.get("kind"):
+            queryset = queryset.filter(kind=kind)
+        return queryset
+
+
+class EvidenceDetailView(generics.RetrieveAPIView):
+    serializer_class = EvidenceSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Evidence.objects.none()
+        return _evidence_queryset(self.request)
+
+
+class EvidenceDownloadView(APIView):
+    """The file itself, streamed after its SHA-256 was checked; the download is recorded in
+    the custody ledger (auditors' downloads too). 409 when the stored file no longer
+    matches its hash."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        evidence = _evidence_queryset(request).filter(pk=pk).first()
+        if evidence is None:
+            raise NotFound("No such evidence.")
+        handle = services.evidence_open(
+            ctx=request.agency_context, evidence=evidence, purpose="download"
+        )
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=evidence.original_filename,
+            content_type="application/octet-stream",
+        )
+        response.block_size = services.CHUNK_SIZE
+        response["Content-Length"] = str(evidence.size)
+        response["Digest"] = f"sha-256={_b64(evidence.sha256)}"
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _b64(hexdigest: str) -> str:
+    import base64
+
+    return base64.b64encode(bytes.fromhex(hexdigest)).decode()
+
+
+class EvidenceCustodyView(generics.ListAPIView):
+    """The item's custody ledger, oldest first, with each entry's hash and its predecessor's."""
+
+    serializer_class = CustodyEntrySerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return CustodyEntry.objects.none()
+        self.evidence = _evidence_queryset(self.request).filter(pk=self.kwargs["pk"]).first()
+        if self.evidence is None:
+            raise NotFound("No such evidence.")
+        return CustodyEntry.objects.filter(evidence=self.evidence).select_related(
+            "from_person", "to_person"
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["agency"] = self.request.agency_context.agency
+        return context

@@ -1,0 +1,59 @@
+"""The custody hash chain, pure Python: canonical form, entry hashes, and the chain check.
+
+An entry's hash is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of its
+fields together with the previous entry's hash; the first entry chains to ``genesis_hash``,
+which binds the ledger to the item's id and file SHA-256. Changing any field of any entry,
+removing one, reordering them or changing the item's recorded hash breaks the chain from that
+point on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+
+def _instant(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("custody times must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_fields(*, at: datetime, **fields: Any) -> dict[str, Any]:
+    """The hashed fields of an entry, with ``at`` as UTC text to the microsecond."""
+    return {**fields, "at": _instant(at)}
+
+
+def canonical(fields: Mapping[str, Any], prev_hash: str) -> bytes:
+    body = {**fields, "prev_hash": prev_hash}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(fields: Mapping[str, Any], prev_hash: str) -> str:
+    return hashlib.sha256(canonical(fields, prev_hash)).hexdigest()
+
+
+def genesis_hash(evidence_uid: str, sha256: str) -> str:
+    return hashlib.sha256(f"docket-custody-v1:{evidence_uid}:{sha256}".encode()).hexdigest()
+
+
+def check_chain(entries: Iterable[tuple[int, dict[str, Any], str, str]], genesis: str) -> list[str]:
+    """Problems of a chain given as ``(seq, hashed fields, prev_hash, entry_hash)`` in seq
+    order; empty when it holds."""
+    problems: list[str] = []
+    expected_prev, expected_seq = genesis, 1
+    for seq, fields, prev, stored in entries:
+        if seq != expected_seq:
+            problems.append(f"entry #{seq}: expected #{expected_seq} (gap or reorder)")
+        if prev != expected_prev:
+            problems.append(f"entry #{seq}: prev_hash does not match the hash of the entry before")
+        recomputed = entry_hash(fields, prev)
+        if recomputed != stored:
+            problems.append(f"entry #{seq}: contents do not match its hash (altered)")
+        expected_prev, expected_seq = stored, seq + 1
+    if expected_seq == 1:
+        problems.append("the ledger is empty")
+    return problems

@@ -1,0 +1,652 @@
+"""Every write to evidence and its custody ledger goes through here: the API, pages, commands.
+
+The upload is one validator chain over one pass of the bytes (STYLE: size → type sniffing by
+content → format validation → store): each chunk read from the source is counted against the
+size limit, hashed (SHA-256 and MD5), fed to the format inspector and written to storage under
+a temporary name. Only when the whole file passed is it moved to its final name and its row
+and first custody entries written, in one transaction. A rejection, an interruption or any
+error on the way deletes whatever was written: no file, no row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.context import AgencyContext
+from accounts.errors import InvalidInput, NotFound, NotPermitted
+from accounts.models import Membership, Role
+from accounts.scoping import scope
+from incidents.models import Incident
+
+from . import formats, ledger
+from .errors import IntegrityFailure, TooLarge, UploadInterrupted
+from .models import Action, CustodyEntry, Evidence, Kind
+
+logger = logging.getLogger(__name__)
+
+UPLOADERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
+DEFAULT_MAX_BYTES = 10 << 30
+CHUNK_SIZE = 1 << 20
+METADATA_FIELDS = (
+    "collected_by",
+    "collecting_tool",
+    "source_host",
+    "source_ip",
+    "source_container",
+    "source_pod",
+    "source_namespace",
+    "source_image",
+    "description",
+)
+# The formats a kind's first bytes may still turn out to be (the block walk or gzip decide).
+_GUESS_MAY_BE = {
+    "blocks": {"scap", "pcapng"},
+    "gzip": None,  # anything: the content inside decides
+    "json": {"json", "jsonl"},
+}
+
+
+def max_upload_bytes() -> int:
+    return getattr(settings, "DOCKET_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def _max_decompressed() -> int:
+    return getattr(
+        settings, "DOCKET_EVIDENCE_MAX_DECOMPRESSED_BYTES", formats.DEFAULT_MAX_DECOMPRESSED
+    )
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+def _require_role(ctx: AgencyContext, roles, act: str) -> None:
+    if not ctx.has_role(*roles):
+        names = ", ".join(Role(r).label for r in roles)
+        raise NotPermitted(f"Only a {names} may {act}.")
+
+
+def clean_filename(name: str | None) -> str:
+    """The uploader's file name, kept as a label only (files are stored under names of our
+    making). Path separators and control or format characters (e.g. right-to-left overrides
+    that disguise an extension) are refused, not silently stripped."""
+    if not name or not name.strip():
+        raise InvalidInput("A file name is required.", field="filename")
+    name = unicodedata.normalize("NFC", name)
+    if "/" in name or "\\" in name:
+        raise InvalidInput("The file name may not contain path separators.", field="filename")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        raise InvalidInput(
+            "The file name may not contain control or formatting characters.", field="filename"
+        )
+    if name.strip(" .") == "":
+        raise InvalidInput("The file name names no file.", field="filename")
+    if len(name) > 255:
+        raise InvalidInput("The file name is longer than 255 characters.", field="filename")
+    return name
+
+
+def _roles_text(ctx: AgencyContext | None) -> str:
+    return ",".join(sorted(ctx.roles)) if ctx is not None else ""
+
+
+def _person(user) -> str:
+    if user is None:
+        return ""
+    full = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return f"{full} ({user.get_username()})" if full else user.get_username()
+
+
+def _storage_label() -> str:
+    cls = type(getattr(default_storage, "_wrapped", default_storage))
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# --- the custody ledger ------------------------------------------------------------------------
+
+
+def custody_append(
+    *,
+    evidence: Evidence,
+    action: str,
+    actor=None,
+    actor_name: str | None = None,
+    ctx: AgencyContext | None = None,
+    at: datetime | None = None,
+    note: str = "",
+    from_person=None,
+    to_person=None,
+    location: str = "",
+    data: dict | None = None,
+) -> CustodyEntry:
+    """Append one entry to ``evidence``'s ledger, chained to the one before. The evidence row
+    is locked for the rest of the transaction so two appends cannot take the same ``seq``."""
+    if action not in Action.values:
+        raise InvalidInput(f"Unknown custody action {action!r}.")
+    with transaction.atomic():
+        locked = (
+            Evidence.objects.select_for_update().only("pk", "uid", "sha256").get(pk=evidence.pk)
+        )
+        genesis = ledger.genesis_hash(locked.uid, locked.sha256)
+        last = (
+            CustodyEntry.objects.filter(evidence_id=locked.pk)
+            .order_by("-seq")
+            .values("seq", "entry_hash")
+            .first()
+        )
+        entry = CustodyEntry(
+            evidence_id=locked.pk,
+            seq=(last["seq"] + 1) if last else 1,
+            action=action,
+            actor=actor,
+            actor_name=actor_name if actor_name is not None else _person(actor),
+            actor_roles=_roles_text(ctx),
+            at=_now(at),
+            note=note,
+            from_person=from_person,
+            to_person=to_person,
+            location=location,
+            data=data or {},
+            prev_hash=last["entry_hash"] if last else genesis,
+        )
+        entry.entry_hash = ledger.entry_hash(entry.hashed_fields(locked.uid), entry.prev_hash)
+        entry.save()
+        return entry
+
+
+def ledger_check(evidence: Evidence, entries=None) -> list[str]:
+    """The breaks in ``evidence``'s chain (empty when it holds). ``entries`` defaults to the
+    stored ledger; a test may pass a modified copy."""
+    if entries is None:
+        entries = evidence.custody.order_by("seq")
+    return ledger.check_chain(
+        ((e.seq, e.hashed_fields(evidence.uid), e.prev_hash, e.entry_hash) for e in entries),
+        ledger.genesis_hash(evidence.uid, evidence.sha256),
+    )
+
+
+@dataclass
+class CheckResult:
+    evidence: Evidence
+    ok: bool
+    problems: list[str]
+
+    def line(self) -> str:
+        ev = self.evidence
+        head = f"{'OK' if self.ok else 'FAILED'} evidence {ev.pk} {ev.incident.number} "
+        head += repr(ev.original_filename)
+        return head if self.ok else f"{head}: {'; '.join(self.problems)}"
+
+
+def ledger_verify() -> list[CheckResult]:
+    """Walk every item's custody chain (``manage.py verify_ledger``)."""
+    results = []
+    for ev in Evidence.objects.select_related("incident").order_by("pk").iterator(chunk_size=200):
+        problems = ledger_check(ev)
+        results.append(CheckResult(ev, not problems, problems))
+    return results
+
+
+# --- stored files ------------------------------------------------------------------------------
+
+
+def _hash_stored(name: str) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with default_storage.open(name, "rb") as fh:
+        while chunk := fh.read(CHUNK_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _stored_problem(ev: Evidence) -> tuple[str | None, str]:
+    """(problem or None, SHA-256 found) for the stored file of ``ev``."""
+    try:
+        actual, size = _hash_stored(ev.storage_name)
+    except FileNotFoundError:
+        return "the stored file is missing", ""
+    if actual != ev.sha256:
+        return f"SHA-256 of the stored file is {actual}, recorded {ev.sha256}", actual
+    if size != ev.size:
+        return f"the stored file has {size} bytes, recorded {ev.size}", actual
+    return None, actual
+
+
+def _alert_admins(ev: Evidence, problem: str) -> None:
+    """Tell the agency's administrators that an item failed verification."""
+    agency = ev.incident.agency
+    emails = sorted(
+        {
+            m.user.email
+            for m in Membership.objects.filter(agency=agency, role=Role.AGENCY_ADMIN)
+            .select_related("user")
+            .only("user__email")
+            if m.user.email
+        }
+    )
+    logger.error("Evidence %s of %s failed verification: %s", ev.pk, ev.incident.number, problem)
+    if emails:
+        send_mail(
+            f"[Docket] Evidence integrity failure in {ev.incident.number}",
+            f"Evidence {ev.pk} ({ev.original_filename}) of incident {ev.incident.number} no "
+            f"longer matches what was recorded at upload: {problem}.\n\nDownloads of it are "
+            "refused until it is investigated.",
+            None,
+            emails,
+            fail_silently=True,
+        )
+
+
+def _record_failed_verify(ev: Evidence, problem: str, actual: str, *, actor, ctx, now) -> None:
+    # Its own transaction: the failure must stay on record although the caller raises.
+    with transaction.atomic():
+        custody_append(
+            evidence=ev,
+            action=Action.VERIFY,
+            actor=actor,
+            actor_name=None if actor is not None else "system",
+            ctx=ctx,
+            at=now,
+            note=f"FAILED: {problem}",
+            data={"ok": False, "sha256": actual},
+        )
+    _alert_admins(ev, problem)
+
+
+def evidence_verify_all(*, now: datetime | None = None) -> list[CheckResult]:
+    """Re-hash every stored file against its recorded SHA-256 and size; each check is a
+    ``verify`` custody entry (``manage.py verify_evidence``, the Celery task)."""
+    results = []
+    for ev in (
+        Evidence.objects.select_related("incident__agency").order_by("pk").iterator(chunk_size=200)
+    ):
+        problem, actual = _stored_problem(ev)
+        if problem:
+            _record_failed_verify(ev, problem, actual, actor=None, ctx=None, now=_now(now))
+        else:
+            custody_append(
+                evidence=ev,
+                action=Action.VERIFY,
+                actor_name="system",
+                at=_now(now),
+                note="SHA-256 and size match the upload.",
+                data={"ok": True, "sha256": actual},
+            )
+        results.append(CheckResult(ev, problem is None, [problem] if problem else []))
+    return results
+
+
+class VerifyingFile:
+    """A stored file handed out for reading, re-hashed on the way: at its end a mismatch
+    raises ``IntegrityFailure`` (cutting a streamed response short) instead of ending
+    cleanly."""
+
+    def __init__(self, fh, evidence: Evidence):
+        self.fh = fh
+        self.evidence = evidence
+        self.digest = hashlib.sha256()
+        self.name = ""  # FileResponse: no path to look at; Content-Length is set by the view
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.fh.read(size)
+        if chunk:
+            self.digest.update(chunk)
+        elif self.digest.hexdigest() != self.evidence.sha256:
+            raise IntegrityFailure("The stored file changed while it was being read.")
+        return chunk
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def evidence_open(
+    *, ctx: AgencyContext, evidence: Evidence, purpose: str, now: datetime | None = None
+) -> VerifyingFile:
+    """Open an item for reading by anyone who may see its incident (auditors included). The
+    file is re-hashed first; a mismatch is recorded as a failed ``verify`` entry, alerts the
+    agency administrators and raises ``IntegrityFailure``. Otherwise the access is logged
+    (``view`` or ``download``) before the file is handed out, itself re-hashed on the way."""
+    if purpose not in (Action.VIEW, Action.DOWNLOAD):
+        raise InvalidInput("purpose must be 'view' or 'download'.", field="purpose")
+    now = _now(now)
+    ev = (
+        scope(Evidence.objects.select_related("incident__agency"), ctx)
+        .filter(pk=evidence.pk)
+        .first()
+    )
+    if ev is None:
+        raise NotFound("No such evidence.")
+    problem, actual = _stored_problem(ev)
+    if problem:
+        _record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
+        raise IntegrityFailure(
+            f"Evidence {ev.pk} failed verification ({problem}); it is not handed out and the "
+            "agency administrators were alerted."
+        )
+    custody_append(
+        evidence=ev,
+        action=purpose,
+        actor=ctx.user,
+        ctx=ctx,
+        at=now,
+        location=f"{_storage_label()}:{ev.storage_name}",
+        data={"sha256_verified": actual},
+    )
+    return VerifyingFile(default_storage.open(ev.storage_name, "rb"), ev)
+
+
+# --- upload ----------------------------------------------------------------------------------
+
+
+class _Rejected(Exception):
+    def __init__(self, error):
+        self.error = error
+
+
+class _Intake:
+    """The source as storage reads it: every chunk is counted against the limit, hashed and
+    inspected on its way through."""
+
+    def __init__(self, source, *, limit: int, kind: str, max_decompressed: int):
+        self.source = source
+        self.limit = limit
+        self.kind = kind
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.inspector: formats.Inspector | None = formats.Inspector(
+            max_decompressed=max_decompressed
+        )
+        self.problem: formats.FormatError | None = None
+        self.guess_checked = False
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            chunk = self.source.read(CHUNK_SIZE if size is None or size < 0 else size)
+        except Exception as exc:
+            raise _Rejected(
+                UploadInterrupted(
+                    f"The upload was interrupted after {self.size} bytes ({exc.__class__.__name__}"
+                    f"{': ' + str(exc) if str(exc) else ''}); nothing was kept."
+                )
+            ) from exc
+        if not chunk:
+            return b""
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise _Rejected(
+                TooLarge(
+                    f"The file is larger than the limit of {self.limit} bytes; nothing was kept.",
+                    limit=self.limit,
+                )
+            )
+        self.sha256.update(chunk)
+        self.md5.update(chunk)
+        self._inspect(chunk)
+        return chunk
+
+    def _inspect(self, chunk: bytes) -> None:
+        if self.inspector is None:
+            return
+        try:
+            self.inspector.feed(chunk)
+        except formats.FormatError as exc:
+            self.problem, self.inspector = exc, None
+            if self.kind != Kind.OTHER:
+                raise _Rejected(_format_rejection(self.kind, exc)) from None
+            return
+        guess = self.inspector.format_guess
+        if guess and not self.guess_checked:
+            self.guess_checked = True
+            self._check_guess(guess)
+
+    def _check_guess(self, guess: str) -> None:
+        """Reject from the first bytes when they already rule the declared kind out."""
+        allowed = formats.KIND_FORMATS.get(self.kind)
+        if allowed is None:
+            return
+        may_be = _GUESS_MAY_BE.get(guess, {guess})
+        if may_be is not None and not (may_be & allowed):
+            reason = formats.kind_mismatch(self.kind, formats.FormatInfo(guess))
+            raise _Rejected(InvalidInput(f"Declared kind {self.kind!r} rejected. {reason}"))
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset == 0 and whence == 0 and self.size == 0:
+            return 0  # storages rewind before reading: nothing was read yet
+        raise OSError("an upload stream cannot seek")
+
+    def finish(self) -> formats.FormatInfo | None:
+        if self.inspector is None:
+            return None
+        try:
+            return self.inspector.close()
+        except formats.FormatError as exc:
+            self.problem = exc
+            return None
+
+
+def _format_rejection(kind: str, exc: formats.FormatError) -> InvalidInput:
+    return InvalidInput(
+        f"The file is not a valid {formats.FORMAT_NAMES.get(exc.format or '', 'file')}"
+        f" for kind {kind!r}: {exc}.",
+        reason=exc.reason,
+        offset=exc.offset,
+    )
+
+
+class _IntakeFile(File):
+    DEFAULT_CHUNK_SIZE = CHUNK_SIZE
+
+
+def _promote(temp_name: str, final_name: str) -> str:
+    """Move the stored temporary file to its final name."""
+    if hasattr(default_storage, "path"):
+        try:
+            src, dst = default_storage.path(temp_name), default_storage.path(final_name)
+        except NotImplementedError:
+            pass
+        else:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if os.path.exists(dst):
+                raise FileExistsError(final_name)
+            os.replace(src, dst)
+            return final_name
+    with default_storage.open(temp_name, "rb") as fh:
+        saved = default_storage.save(final_name, File(fh))
+    default_storage.delete(temp_name)
+    return saved
+
+
+def _discard(name: str | None) -> None:
+    if not name:
+        return
+    try:
+        default_storage.delete(name)
+    except Exception:  # cleanup must not hide the error being raised
+        logger.exception("Could not delete %s after a failed upload", name)
+
+
+def _metadata(metadata: dict | None, source: str) -> dict:
+    metadata = dict(metadata or {})
+    unknown = sorted(set(metadata) - set(METADATA_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown metadata field(s): {', '.join(unknown)}; allowed: "
+            f"{', '.join(METADATA_FIELDS)}."
+        )
+    values = {k: v for k, v in metadata.items() if v not in (None, "")}
+    if source:
+        values["source_description"] = source
+    return values
+
+
+def evidence_upload(
+    *,
+    ctx: AgencyContext,
+    incident: Incident,
+    fileobj,
+    filename: str,
+    kind: str,
+    declared_size: int | None = None,
+    collected_at: datetime | None = None,
+    source: str = "",
+    metadata: dict | None = None,
+    now: datetime | None = None,
+) -> Evidence:
+    """Store ``fileobj`` as evidence of ``incident`` (ISSOs and compliance officers who see the
+    incident). One pass: size limit, SHA-256 and MD5, format recognised by content and
+    validated, written to a temporary name; then moved to its final name and recorded with
+    its ``upload`` custody entry (preceded by ``collect`` when ``collected_at`` is given). A
+    declared kind the content contradicts is refused with the reason. Whatever goes wrong,
+    nothing stays behind: no file, no row."""
+    now = _now(now)
+    _require_role(ctx, UPLOADERS, "upload evidence")
+    filename = clean_filename(filename)
+    if kind not in Kind.values:
+        raise InvalidInput(
+            f"Unknown kind {kind!r}; allowed: {', '.join(Kind.values)}.", field="kind"
+        )
+    if collected_at is not None and collected_at > now:
+        raise InvalidInput("collected_at cannot be in the future.", field="collected_at")
+    limit = max_upload_bytes()
+    if declared_size is not None:
+        if declared_size > limit:
+            raise TooLarge(
+                f"The file ({declared_size} bytes) is larger than the limit of {limit} bytes.",
+                limit=limit,
+            )
+        if declared_size == 0:
+            raise InvalidInput("The file is empty.")
+    if not scope(Incident.objects.all(), ctx).filter(pk=incident.pk).exists():
+        raise NotFound("No such incident.")
+    fields = _metadata(metadata, source)
+    fields.setdefault("collected_by", _person(ctx.user) if collected_at else "")
+    draft = Evidence(incident_id=incident.pk, kind=kind, collected_at=collected_at, **fields)
+    try:
+        draft.clean_fields(
+            exclude=[
+                "incident",
+                "original_filename",
+                "size",
+                "sha256",
+                "md5",
+                "detected_format",
+                "storage_name",
+                "storage_backend",
+                "uploaded_at",
+                "uploaded_by",
+            ]
+        )
+    except ValidationError as exc:
+        name, messages = next(iter(exc.message_dict.items()))
+        raise InvalidInput(f"{name}: {' '.join(messages)}", field=name) from exc
+
+    uid = uuid.uuid4()
+    temp_name = f"evidence/tmp/{uid.hex}.part"
+    final_name = None
+    intake = _Intake(fileobj, limit=limit, kind=kind, max_decompressed=_max_decompressed())
+    kept = False
+    try:
+        try:
+            temp_name = default_storage.save(temp_name, _IntakeFile(intake, name=temp_name))
+        except _Rejected as rejected:
+            raise rejected.error from rejected.__cause__
+        if declared_size is not None and intake.size != declared_size:
+            raise UploadInterrupted(
+                f"Received {intake.size} bytes of the {declared_size} declared: the upload was "
+                "interrupted; nothing was kept."
+            )
+        info = intake.finish()
+        if info is None and kind != Kind.OTHER:
+            raise _format_rejection(kind, intake.problem)
+        if info is None:  # kind "other": kept with the problem on record
+            problem = intake.problem
+            info = formats.FormatInfo(problem.format or "data", details={"problem": str(problem)})
+        reason = formats.kind_mismatch(kind, info)
+        if reason:
+            raise InvalidInput(f"Declared kind {kind!r} rejected. {reason}", field="kind")
+        abbreviation = incident.agency.abbreviation
+        final_name = _promote(temp_name, f"evidence/{abbreviation}/{incident.number}/{uid.hex}")
+        temp_name = None
+        with transaction.atomic():
+            locked = (
+                scope(Incident.objects.select_for_update(of=("self",)), ctx)
+                .filter(pk=incident.pk)
+                .first()
+            )
+            if locked is None:
+                raise NotFound("No such incident.")
+            draft.uid = uid
+            draft.original_filename = filename
+            draft.size = intake.size
+            draft.sha256 = intake.sha256.hexdigest()
+            draft.md5 = intake.md5.hexdigest()
+            draft.detected_format = info.format
+            draft.compression = info.compression or ""
+            draft.format_details = info.details
+            draft.storage_name = final_name
+            draft.storage_backend = _storage_label()
+            draft.uploaded_at = now
+            draft.uploaded_by = ctx.user
+            draft.save()
+            if collected_at is not None:
+                custody_append(
+                    evidence=draft,
+                    action=Action.COLLECT,
+                    actor=ctx.user,
+                    ctx=ctx,
+                    at=collected_at,
+                    note=_collect_note(draft),
+                    location=draft.source_host or draft.source_description,
+                )
+            custody_append(
+                evidence=draft,
+                action=Action.UPLOAD,
+                actor=ctx.user,
+                ctx=ctx,
+                at=now,
+                note=f"Uploaded as {filename!r} ({formats.describe(info)}).",
+                location=f"{draft.storage_backend}:{final_name}",
+                data={"sha256": draft.sha256, "md5": draft.md5, "size": draft.size},
+            )
+        kept = True
+        return draft
+    finally:
+        if not kept:
+            _discard(temp_name)
+            _discard(final_name)
+
+
+def _collect_note(ev: Evidence) -> str:
+    parts = [f"Collected by {ev.collected_by}" if ev.collected_by else "Collected"]
+    if ev.collecting_tool:
+        parts.append(f"with {ev.collecting_tool}")
+    where = ", ".join(
+        f"{label} {value}"
+        for label, value in (
+            ("host", ev.source_host),
+            ("IP", ev.source_ip),
+            ("namespace", ev.source_namespace),
+            ("pod", ev.source_pod),
+            ("container", ev.source_container),
+            ("image", ev.source_image),
+        )
+        if value
+    )
+    if where:
+        parts.append(f"from {where}")
+    return " ".join(parts) + "."

@@ -1,0 +1,442 @@
+"""Detections in: storing a batch of alerts, grouping them into incident candidates, and the
+ISSO's three answers to a candidate (promote, attach, dismiss).
+
+Storing is one transaction per batch: every valid item is committed before the sender hears
+2xx (falcosidekick drops an event on any other answer), invalid items are reported by index
+and skipped, and a redelivery — recognised by its content hash, not falcosidekick's uuid —
+stores nothing. Grouping touches other rows, so it runs after commit, in Celery
+(``incidents.tasks.group_detections``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from accounts.context import AgencyContext
+from accounts.errors import Conflict, InvalidInput, NotFound
+from accounts.models import Agency, IngestToken, Role
+from accounts.scoping import scope
+from compliance.models import InformationSystem
+
+from . import falco
+from .models import (
+    CandidateStatus,
+    Detection,
+    DetectionKind,
+    EventKind,
+    Incident,
+    IncidentCandidate,
+    IncidentEvent,
+    State,
+)
+
+log = logging.getLogger(__name__)
+
+HANDLERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
+
+
+@dataclass
+class IngestResult:
+    """What happened to a batch: stored, already stored, refused (index and reason)."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+        }
+
+    def add(self, other: IngestResult) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+
+
+def agency_selectors(agency: Agency) -> list[falco.Selectors]:
+    """The agency's systems' selectors, in the order attribution tries them: by acronym (the
+    order the inventory lists them), so which system wins is predictable and stable."""
+    rows = (
+        InformationSystem.objects.filter(agency=agency)
+        .order_by("acronym", "pk")
+        .values_list("pk", "host_patterns", "k8s_clusters", "k8s_namespaces", "image_repositories")
+    )
+    selectors = []
+    for pk, hosts, clusters, namespaces, images in rows:
+        if hosts or clusters or namespaces or images:
+            selectors.append(
+                falco.Selectors(
+                    system_id=pk,
+                    host_patterns=tuple(hosts or ()),
+                    k8s_clusters=tuple(clusters or ()),
+                    k8s_namespaces=tuple(namespaces or ()),
+                    image_repositories=tuple(images or ()),
+                )
+            )
+    return selectors
+
+
+def _reject(item: falco.Item, reason: str) -> dict:
+    entry = {"index": item.index, "reason": reason}
+    if item.line is not None:
+        entry["line"] = item.line
+    return entry
+
+
+def _detection(alert: falco.Alert, *, agency, token, system_id, now) -> Detection:
+    return Detection(
+        agency=agency,
+        system_id=system_id,
+        token=token,
+        content_hash=alert.content_hash,
+        kind=alert.kind,
+        rule=alert.rule,
+        priority=alert.priority,
+        source=alert.source,
+        hostname=alert.hostname,
+        time=alert.time,
+        time_ns=alert.time_ns,
+        output=alert.output,
+        tags=alert.tags,
+        output_fields=alert.output_fields,
+        container_id=alert.container_id,
+        container_image=alert.container_image,
+        k8s_cluster=alert.k8s_cluster,
+        k8s_namespace=alert.k8s_namespace,
+        k8s_pod=alert.k8s_pod,
+        process_name=alert.process_name,
+        process_cmdline=alert.process_cmdline,
+        process_pid=alert.process_pid,
+        user_name=alert.user_name,
+        file_path=alert.file_path,
+        mitre_tactics=alert.mitre_tactics,
+        mitre_techniques=alert.mitre_techniques,
+        control_refs=alert.control_refs,
+        raw=alert.raw,
+        received_at=now,
+    )
+
+
+def alerts_store(
+    *,
+    agency: Agency,
+    items: Iterable[falco.Item],
+    token: IngestToken | None = None,
+    selectors: list[falco.Selectors] | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Normalise, attribute and store ``items`` for ``agency`` in one transaction.
+
+    Each valid item becomes a ``Detection`` unless the agency already holds one with the same
+    content hash (counted as a duplicate, also within the batch). Items that are not alerts
+    are listed with their index and reason; nothing of them is stored. Once the transaction
+    commits, grouping of the new alerts is queued.
+
+    Two concurrent requests carrying the same new alert store it once (the unique constraint
+    decides); in that race both may count it as accepted.
+    """
+    now = now or timezone.now()
+    if selectors is None:
+        selectors = agency_selectors(agency)
+    result = IngestResult()
+    alerts: dict[str, falco.Alert] = {}
+    for item in items:
+        if item.error:
+            result.rejected.append(_reject(item, item.error))
+            continue
+        try:
+            alert = falco.normalise(item.value)
+        except falco.Rejected as exc:
+            result.rejected.append(_reject(item, str(exc)))
+            continue
+        if alert.content_hash in alerts:
+            result.duplicates += 1
+        else:
+            alerts[alert.content_hash] = alert
+    if not alerts:
+        return result
+    with transaction.atomic():
+        known = set(
+            Detection.objects.filter(agency=agency, content_hash__in=list(alerts)).values_list(
+                "content_hash", flat=True
+            )
+        )
+        new = [
+            _detection(
+                alert,
+                agency=agency,
+                token=token,
+                system_id=falco.attribute(alert, selectors),
+                now=now,
+            )
+            for digest, alert in alerts.items()
+            if digest not in known
+        ]
+        Detection.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+        result.duplicates += len(known)
+        result.accepted += len(new)
+        if any(d.kind == DetectionKind.ALERT for d in new):
+            agency_id = agency.pk
+            transaction.on_commit(lambda: _enqueue_grouping(agency_id), robust=True)
+    return result
+
+
+def _enqueue_grouping(agency_id: int) -> None:
+    from .tasks import group_detections
+
+    group_detections.delay(agency_id)
+
+
+# --- grouping ------------------------------------------------------------------------------
+
+
+def candidate_window() -> timedelta:
+    return timedelta(minutes=getattr(settings, "DOCKET_CANDIDATE_WINDOW_MINUTES", 10))
+
+
+def _lock_agency_grouping(agency_id: int) -> None:
+    """Serialise grouping per agency, so two workers never open two candidates for the same
+    pod. PostgreSQL: a transaction-level advisory lock. SQLite serialises writers anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('docket.group_detections'), %s::int)",
+                [agency_id],
+            )
+
+
+def detections_group(*, agency_id: int, now: datetime | None = None, batch: int = 2000) -> int:
+    """Place every ungrouped alert of the agency in an incident candidate; returns how many.
+
+    Alerts are taken in time order. One joins an open candidate of the same system (or of the
+    triage queue) and the same group key (pod, else container, else host) when its time lies
+    within the window of the candidate's span, widening the span; otherwise it opens a new
+    candidate. Promoted, attached and dismissed candidates take no new detections: what comes
+    later is a new candidate, so nothing is silently folded into a closed decision. Test events
+    and internal messages are never grouped. Idempotent: safe to run twice or concurrently.
+    """
+    now = now or timezone.now()
+    window = candidate_window()
+    total = 0
+    while True:
+        with transaction.atomic():
+            _lock_agency_grouping(agency_id)
+            pending = list(
+                Detection.objects.filter(
+                    agency_id=agency_id, kind=DetectionKind.ALERT, grouped_at__isnull=True
+                )
+                .order_by("time_ns", "pk")
+                .only(
+                    "pk",
+                    "system_id",
+                    "time",
+                    "k8s_namespace",
+                    "k8s_pod",
+                    "container_id",
+                    "hostname",
+                )[:batch]
+            )
+            if not pending:
+                return total
+            keys = {_key(d) for d in pending}
+            by_key: dict[tuple, list[IncidentCandidate]] = {}
+            for candidate in IncidentCandidate.objects.select_for_update().filter(
+                agency_id=agency_id,
+                status=CandidateStatus.OPEN,
+                group_key__in=sorted({k for _, k in keys}),
+            ):
+                key = (candidate.system_id, candidate.group_key)
+                if key in keys:
+                    by_key.setdefault(key, []).append(candidate)
+            touched: dict[int, IncidentCandidate] = {}
+            for detection in pending:
+                key = _key(detection)
+                candidate = _joinable(by_key.get(key, ()), detection.time, window)
+                if candidate is None:
+                    candidate = IncidentCandidate.objects.create(
+                        agency_id=agency_id,
+                        system_id=key[0],
+                        group_key=key[1],
+                        first_seen=detection.time,
+                        last_seen=detection.time,
+                        count=0,
+                        created_at=now,
+                    )
+                    by_key.setdefault(key, []).append(candidate)
+                candidate.first_seen = min(candidate.first_seen, detection.time)
+                candidate.last_seen = max(candidate.last_seen, detection.time)
+                candidate.count += 1
+                touched[candidate.pk] = candidate
+                detection.candidate_id = candidate.pk
+                detection.grouped_at = now
+            Detection.objects.bulk_update(pending, ["candidate", "grouped_at"], batch_size=500)
+            IncidentCandidate.objects.bulk_update(
+                list(touched.values()), ["first_seen", "last_seen", "count"], batch_size=500
+            )
+            total += len(pending)
+            if len(pending) < batch:
+                return total
+
+
+def _key(detection: Detection) -> tuple[int | None, str]:
+    return detection.system_id, falco.group_key(
+        k8s_namespace=detection.k8s_namespace,
+        k8s_pod=detection.k8s_pod,
+        container_id=detection.container_id,
+        hostname=detection.hostname,
+    )
+
+
+def _joinable(candidates, time: datetime, window: timedelta) -> IncidentCandidate | None:
+    near = [c for c in candidates if c.first_seen - window <= time <= c.last_seen + window]
+    return max(near, key=lambda c: (c.last_seen, c.pk)) if near else None
+
+
+# --- triage: promote, attach, dismiss ------------------------------------------------------
+
+
+def _require_handler(ctx: AgencyContext, act: str) -> None:
+    from .services import _require_role
+
+    _require_role(ctx, HANDLERS, act)
+
+
+def _lock_candidate(ctx: AgencyContext, candidate: IncidentCandidate) -> IncidentCandidate:
+    locked = (
+        scope(IncidentCandidate.objects.select_for_update(of=("self",)), ctx)
+        .filter(pk=candidate.pk)
+        .select_related("system")
+        .first()
+    )
+    if locked is None:
+        raise NotFound("No such incident candidate.")
+    if locked.status != CandidateStatus.OPEN:
+        raise Conflict(f"This candidate is already {locked.get_status_display().lower()}.")
+    return locked
+
+
+def _resolve(candidate, status, *, ctx, now, incident=None, reason=""):
+    candidate.status = status
+    candidate.incident = incident
+    candidate.dismissed_reason = reason
+    candidate.resolved_by = ctx.user
+    candidate.resolved_at = now
+    candidate.save(
+        update_fields=["status", "incident", "dismissed_reason", "resolved_by", "resolved_at"]
+    )
+
+
+def _detections_event(incident, candidate, *, ctx, now, note):
+    IncidentEvent.objects.create(
+        incident=incident,
+        kind=EventKind.UPDATED,
+        actor=ctx.user,
+        at=now,
+        note=note,
+        data={
+            "candidate": candidate.pk,
+            "detections": candidate.count,
+            "system": candidate.system_id,
+            "group_key": candidate.group_key,
+            "first_seen": candidate.first_seen.isoformat(),
+            "last_seen": candidate.last_seen.isoformat(),
+        },
+    )
+
+
+@transaction.atomic
+def candidate_promote(
+    *,
+    ctx: AgencyContext,
+    candidate: IncidentCandidate,
+    title: str,
+    now: datetime | None = None,
+) -> Incident:
+    """Open an incident from a candidate: first detected at its earliest detection, affecting
+    its system (if it has one), identified now. The candidate is marked promoted and the
+    incident's log names it."""
+    from .services import incident_open
+
+    now = now or timezone.now()
+    _require_handler(ctx, "promote a candidate to an incident")
+    candidate = _lock_candidate(ctx, candidate)
+    if not (title or "").strip():
+        raise InvalidInput("An incident needs a title.", field="title")
+    earliest = candidate.detections.aggregate(first=Min("time"))["first"] or candidate.first_seen
+    incident = incident_open(
+        ctx=ctx,
+        title=title.strip(),
+        # A sensor whose clock runs ahead must not make the incident detected in the future.
+        first_detected_at=min(earliest, now),
+        systems=[candidate.system_id] if candidate.system_id else [],
+        now=now,
+    )
+    _resolve(candidate, CandidateStatus.PROMOTED, ctx=ctx, now=now, incident=incident)
+    _detections_event(
+        incident,
+        candidate,
+        ctx=ctx,
+        now=now,
+        note=f"Opened from an incident candidate of {candidate.count} detection(s).",
+    )
+    return incident
+
+
+@transaction.atomic
+def candidate_attach(
+    *,
+    ctx: AgencyContext,
+    candidate: IncidentCandidate,
+    incident: Incident,
+    now: datetime | None = None,
+) -> Incident:
+    """Attach a candidate's detections to an existing incident of the agency (not closed or
+    dismissed). The candidate's system joins the incident's affected systems; the incident's
+    log records both."""
+    from .services import _lock
+
+    now = now or timezone.now()
+    _require_handler(ctx, "attach a candidate to an incident")
+    candidate = _lock_candidate(ctx, candidate)
+    incident = _lock(ctx, incident)
+    if incident.state in (State.CLOSED, State.DISMISSED):
+        raise Conflict(f"{incident.number} is {incident.state}; nothing can be attached to it.")
+    note = f"Attached an incident candidate of {candidate.count} detection(s)."
+    if candidate.system_id and not incident.systems.filter(pk=candidate.system_id).exists():
+        incident.systems.add(candidate.system_id)
+        note += f" Added affected system {candidate.system.acronym}."
+    incident.updated_at = now
+    incident.save(update_fields=["updated_at"])
+    _resolve(candidate, CandidateStatus.ATTACHED, ctx=ctx, now=now, incident=incident)
+    _detections_event(incident, candidate, ctx=ctx, now=now, note=note)
+    return incident
+
+
+@transaction.atomic
+def candidate_dismiss(
+    *,
+    ctx: AgencyContext,
+    candidate: IncidentCandidate,
+    reason: str,
+    now: datetime | None = None,
+) -> IncidentCandidate:
+    """Dismiss a candidate (a reason is required). Its detections stay, with the reason."""
+    now = now or timezone.now()
+    _require_handler(ctx, "dismiss a candidate")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Dismissing a candidate needs a reason.", field="reason")
+    candidate = _lock_candidate(ctx, candidate)
+    _resolve(candidate, CandidateStatus.DISMISSED, ctx=ctx, now=now, reason=reason)
+    return candidate

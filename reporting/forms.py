@@ -1,0 +1,194 @@
+"""Forms of the reporting pages: recording a submission, waiving an obligation, filtering the
+deadline board.
+
+``SubmissionForm`` and ``WaiveForm`` are also rendered by the incident detail page, which posts
+them to ``obligation-submit`` / ``obligation-waive``. Pass ``obligation=`` so that the local
+time is read in the obligation's agency zone and the field ids are unique per obligation
+(several forms on one page)::
+
+    SubmissionForm(obligation=ob)          # unbound, ids like "ob-12-submitted_at"
+    SubmissionForm(request.POST, obligation=ob)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+
+from .clock import Status
+from .models import Submission
+
+LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+
+
+def _offset(value: datetime) -> str:
+    offset = value.utcoffset()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "−"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{mins:02d}"
+
+
+def local_to_utc(naive: datetime, tz: ZoneInfo) -> datetime:
+    """The UTC instant of wall-clock time ``naive`` in ``tz``.
+
+    Raises ``forms.ValidationError`` when the wall time does not exist (clocks jump over it
+    when daylight saving time starts) or exists twice (clocks go back): a guess would move a
+    legal deadline by an hour."""
+    earlier = naive.replace(tzinfo=tz, fold=0)
+    later = naive.replace(tzinfo=tz, fold=1)
+    if earlier.utcoffset() == later.utcoffset():
+        return earlier.astimezone(UTC)
+    shown = f"{naive:%Y-%m-%d %H:%M}"
+    round_trip = earlier.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if round_trip != naive:
+        raise forms.ValidationError(
+            f"{shown} does not exist in {tz.key}: the clocks skip that hour when daylight "
+            f"saving time starts. Check the time (perhaps {round_trip:%H:%M}?).",
+            code="nonexistent",
+        )
+    raise forms.ValidationError(
+        f"{shown} happened twice in {tz.key} ({earlier.tzname()}, {_offset(earlier)}, then "
+        f"{later.tzname()}, {_offset(later)}) because the clocks went back. Docket cannot tell "
+        "which one you mean: enter a time outside the repeated hour and give the exact time "
+        "in the note.",
+        code="ambiguous",
+    )
+
+
+class UswdsForm(forms.Form):
+    """Widgets carry the USWDS classes; a field with errors points at its error message
+    (``<id>_error``, rendered by ``reporting/_field.html``) with aria-describedby."""
+
+    show_optional = True  # "(optional)" after the label of fields that may be left empty
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.Select):
+                css = "usa-select"
+            elif isinstance(widget, forms.Textarea):
+                css = "usa-textarea"
+            else:
+                css = "usa-input"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name not in self.fields:
+                continue
+            bound = self[name]
+            widget = self.fields[name].widget
+            ids = [f"{bound.auto_id}_error"]
+            if self.fields[name].help_text:
+                ids.append(f"{bound.auto_id}_helptext")
+            widget.attrs["aria-describedby"] = " ".join(ids)
+            widget.attrs["class"] += " usa-input--error"
+
+
+class _ObligationForm(UswdsForm):
+    def __init__(self, *args, obligation=None, tz: ZoneInfo | None = None, **kwargs):
+        if obligation is not None:
+            kwargs.setdefault("auto_id", f"ob-{obligation.pk}-%s")
+            tz = tz or obligation.incident.agency.tz
+        self.obligation = obligation
+        self.tz = tz or ZoneInfo("UTC")
+        super().__init__(*args, **kwargs)
+
+
+class SubmissionForm(_ObligationForm):
+    channel = forms.ChoiceField(label="Channel", choices=Submission.Channel.choices)
+    submitted_at = forms.CharField(
+        label="Sent at (local time)",
+        required=False,
+        help_text="Leave empty for now. Read in the agency's time zone.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "60"}),
+    )
+    reference = forms.CharField(
+        label="Reference",
+        required=False,
+        max_length=200,
+        help_text="Tracking number, letter reference or message id.",
+    )
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "submitted_at"
+        ].help_text = (
+            f"Leave empty for now. Read as {self.tz.key} time, as a wall clock there shows it."
+        )
+
+    def clean_submitted_at(self) -> datetime | None:
+        raw = (self.cleaned_data.get("submitted_at") or "").strip()
+        if not raw:
+            return None
+        for fmt in LOCAL_FORMATS:
+            try:
+                naive = datetime.strptime(raw, fmt)  # noqa: DTZ007 (a wall time, placed below)
+            except ValueError:
+                continue
+            return local_to_utc(naive, self.tz)
+        raise forms.ValidationError(
+            "Enter the date and time as YYYY-MM-DD HH:MM, e.g. 2026-03-08 14:30.", code="invalid"
+        )
+
+
+class WaiveForm(_ObligationForm):
+    reason = forms.CharField(
+        label="Reason for the waiver",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded in the incident's log and shown to auditors.",
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Give a reason for the waiver.", code="required")
+        return reason
+
+
+BOARD_STATUSES = (
+    Status.OVERDUE,
+    Status.DUE_SOON,
+    Status.UPCOMING,
+    Status.MET_ON_TIME,
+    Status.MET_LATE,
+)
+
+STATUS_LABELS = {
+    Status.UPCOMING: "Upcoming",
+    Status.DUE_SOON: "Due soon",
+    Status.OVERDUE: "Overdue",
+    Status.MET_ON_TIME: "Met on time",
+    Status.MET_LATE: "Met late",
+    Status.WAIVED: "Waived",
+    Status.WITHDRAWN: "Withdrawn",
+}
+
+
+class BoardFilterForm(UswdsForm):
+    """The board's filters (GET). Choices are given by the view, already scoped."""
+
+    show_optional = False
+
+    system = forms.ChoiceField(label="System", required=False)
+    kind = forms.ChoiceField(label="Obligation", required=False)
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[("", "Any status"), *((s.value, STATUS_LABELS[s]) for s in BOARD_STATUSES)],
+    )
+
+    def __init__(self, *args, systems=(), kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["system"].choices = [
+            ("", "All systems"),
+            *((str(pk), label) for pk, label in systems),
+        ]
+        self.fields["kind"].choices = [("", "All obligations"), *kinds]

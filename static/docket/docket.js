@@ -1,0 +1,30 @@
+/* Countdowns: every element with data-due (an ISO 8601 instant) shows the time left, updated
+   every 30 seconds without reloading. Without JavaScript the server-rendered text remains. */
+(function () {
+  "use strict";
+  function span(ms) {
+    var minutes = Math.floor(Math.abs(ms) / 60000);
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    var mins = minutes % 60;
+    var parts = [];
+    if (days) parts.push(days + " d");
+    if (hours || days) parts.push(hours + " h");
+    parts.push(mins + " min");
+    return parts.join(" ");
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-due]").forEach(function (el) {
+      if (el.dataset.met === "true") return;
+      var due = Date.parse(el.dataset.due);
+      if (isNaN(due)) return;
+      var left = due - now;
+      el.textContent = left >= 0 ? "in " + span(left) : "overdue by " + span(left);
+      el.classList.toggle("docket-overdue", left < 0);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSwap", tick);
+  setInterval(tick, 30000);
+})();

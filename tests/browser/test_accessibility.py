@@ -1,0 +1,141 @@
+"""axe-core on every page, at a phone width and a desktop width.
+
+``PAGES`` is the one list of pages checked: (name, URL or ``lambda world: URL``, persona).
+The persona is the name of a fixture of ``tests/conftest.py`` (``None``: signed out); ``world``
+holds the incidents built below. Adding a page is adding one line. A page passes when axe
+finds no violation of impact "serious" or "critical" against WCAG 2.0/2.1 A and AA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.context import context_for
+from incidents.models import Incident
+from incidents.services import determination_record, incident_transition
+from reporting.models import Obligation
+from reporting.services import submission_record
+
+from .conftest import SERIOUS, WIDTHS, describe_violations, run_axe
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@dataclass
+class World:
+    major: Incident  # determined major by olivia: CISA met, Congress and IG clocks running
+    triage: Incident  # in triage, CISA notification overdue
+
+
+PAGES = [
+    ("sign-in", "/accounts/login/", None),
+    ("mfa-setup", "/accounts/mfa/setup/", "alice"),
+    ("board", "/deadlines/", "carol"),
+    ("incident-list", "/incidents/", "carol"),
+    ("incident-detail-major", lambda w: f"/incidents/{w.major.number}/", "carol"),
+    ("incident-create", "/incidents/new/", "alice"),
+    ("determination-form", lambda w: f"/incidents/{w.triage.number}/determination/", "olivia"),
+    ("calendar-settings", "/calendar/", "carol"),
+]
+
+
+@pytest.fixture
+def world(agency_a, alice, carol, olivia, open_incident) -> World:
+    now = timezone.now().replace(microsecond=0)
+    alice_ctx = context_for(alice, agency_a)
+    major = open_incident(
+        now=now - timedelta(hours=6),
+        identified_at=now - timedelta(hours=6, minutes=10),
+        title="Compromised store-frontend pod",
+        summary="Falco: shell history shredded in the store-frontend pod.",
+    )
+    for step, minutes in (("start_triage", 350), ("confirm", 340)):
+        major = incident_transition(
+            ctx=alice_ctx, incident=major, transition=step, now=now - timedelta(minutes=minutes)
+        )
+    submission_record(
+        ctx=alice_ctx,
+        obligation=Obligation.objects.get(incident=major, rule__key="cisa-initial"),
+        channel="cisa_portal",
+        reference="CISA-2026-0001",
+        now=now - timedelta(hours=5, minutes=30),
+    )
+    determination_record(
+        ctx=context_for(olivia, agency_a),
+        incident=major,
+        decision="major",
+        rationale="Root-level tooling staged in an internet-facing production pod.",
+        harms={"public_confidence": {"likely": True, "note": "Public storefront."}},
+        nciss_level=3,
+        now=now - timedelta(hours=3),
+    )
+    triage = open_incident(
+        now=now - timedelta(hours=3),
+        title="Credential-phishing emails to case workers",
+    )
+    triage = incident_transition(
+        ctx=alice_ctx, incident=triage, transition="start_triage", now=now - timedelta(hours=2)
+    )
+    return World(major=major, triage=triage)
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+@pytest.mark.parametrize(("name", "url", "persona"), PAGES, ids=[p[0] for p in PAGES])
+def test_no_serious_accessibility_violations(
+    request, new_page, signed_in_page, world, name, url, persona, width
+):
+    if callable(url):
+        url = url(world)
+    if persona is None:
+        page = new_page(width, axe=True)
+    else:
+        page = signed_in_page(request.getfixturevalue(persona), width, axe=True)
+    response = page.goto(url)
+    assert response is not None and response.status == 200, (
+        f"{name}: GET {url} as {persona or 'a visitor'} answered "
+        f"{response.status if response else 'nothing'} (page not written yet?)"
+    )
+    page.wait_for_load_state("load")
+    violations = [v for v in run_axe(page) if v["impact"] in SERIOUS]
+    assert not violations, (
+        f"{name} ({url}) at {width}px has {len(violations)} serious/critical axe "
+        f"violation(s):\n{describe_violations(violations)}"
+    )
+
+
+@pytest.mark.parametrize(("name", "url", "persona"), PAGES, ids=[p[0] for p in PAGES])
+def test_no_horizontal_scrolling_at_360px(
+    request, new_page, signed_in_page, world, name, url, persona
+):
+    """WCAG 1.4.10 Reflow (axe does not check it): at 360 px the page itself never scrolls
+    sideways; wide tables scroll inside their own container."""
+    if callable(url):
+        url = url(world)
+    user = request.getfixturevalue(persona) if persona else None
+    page = signed_in_page(user, 360) if user else new_page(360)
+    response = page.goto(url)
+    assert response is not None and response.status == 200, (name, url, response.status)
+    page.wait_for_load_state("load")
+    overflow = page.evaluate(
+        """() => {
+          const width = document.documentElement.clientWidth;
+          const culprits = [];
+          for (const el of document.querySelectorAll('body *')) {
+            const box = el.getBoundingClientRect();
+            const parent = el.parentElement.getBoundingClientRect();
+            if (box.width > 0 && box.right > width + 1 && parent.right <= width + 1) {
+              const right = Math.round(box.right);
+              culprits.push(el.outerHTML.slice(0, 160) + ` (right edge at ${right} px)`);
+            }
+          }
+          return {scrollWidth: document.documentElement.scrollWidth, width, culprits};
+        }"""
+    )
+    assert overflow["scrollWidth"] <= overflow["width"], (
+        f"{name} ({url}) is {overflow['scrollWidth']} px wide at 360 px; widest elements:\n"
+        + "\n".join(overflow["culprits"][:5])
+    )
