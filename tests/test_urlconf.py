@@ -59,3 +59,24 @@ def test_no_view_is_reachable_without_sign_in(client, db, route):
         # Only acceptable when the URL could not be built concretely (e.g. a format suffix);
         # it must not be a page that exists for anonymous users.
         assert b"<form" not in response.content
+
+
+@pytest.fixture
+def stranger(db):
+    """Signed in, but holding no role in any agency."""
+    from .factories import UserFactory
+
+    return UserFactory(username="stranger")
+
+
+def test_no_view_shows_agency_data_without_an_agency_scope(client, stranger, open_incident):
+    from datetime import UTC, datetime
+
+    incident = open_incident(now=datetime(2026, 4, 1, 12, 0, tzinfo=UTC), title="Zanzibar leak")
+    client.force_login(stranger)
+    for route in ROUTES:
+        url = _concrete(route).replace("/1/", f"/{incident.number}/")
+        response = client.get(url)
+        body = response.content
+        assert b"Zanzibar leak" not in body, (route, response.status_code)
+        assert incident.number.encode() not in body, (route, response.status_code)
