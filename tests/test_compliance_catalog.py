@@ -7,7 +7,6 @@ into it). Where that folder is absent the tests that need it skip, except in CI,
 import copy
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -17,19 +16,15 @@ from accounts.errors import InvalidInput
 from compliance.models import Baseline, Control, Framework
 from compliance.services import baseline_import, catalog_import, oscal_import
 
-OSCAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "oscal"
+from .shared_data import shared_dir
+
 LEVELS = ["LOW", "MODERATE", "HIGH"]
 FRAMEWORK = "NIST Special Publication 800-53 Revision 5.1.1"
 
 
 @pytest.fixture
 def oscal_dir():
-    if not OSCAL_DIR.is_dir():
-        reason = f"NIST OSCAL samples not found at {OSCAL_DIR} (shared/data beside the repo)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return OSCAL_DIR
+    return shared_dir("oscal")
 
 
 def catalog_file(oscal_dir, level):

@@ -5,18 +5,17 @@ way Falco renders them with ``json_output: true``."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 
 import pytest
 import yaml
 
 from incidents import falco
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from .shared_data import shared_file
+
 RULE_FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
 
 TIME = "2023-05-25T13:44:05.478445995Z"
@@ -37,17 +36,6 @@ SAMPLE_FIELDS = {
     "fd.name": "/root/.bash_history",
     "evt.arg.flags": "EXE_WRITABLE",
 }
-
-
-def shared_file(*parts: str) -> Path:
-    """A file of ``../shared/data``; skipped when absent, except under CI=true (a failure)."""
-    path = DATA.joinpath(*parts)
-    if not path.exists():
-        reason = f"{path} is absent: the shared Falco rules are needed to build real payloads"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
 
 
 @cache
