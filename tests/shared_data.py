@@ -12,23 +12,22 @@ SCAP_DIR = DATA / "scap"
 CAPTURES = ("curl_google.scap", "curl_google_comments.scap", "raw.scap", "test_ipv6_client.scap")
 
 
+def _require(path: Path, present: bool) -> Path:
+    if not present:
+        reason = f"real data {path} is absent (../shared/data is not next to the project)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; under CI=true it is required")
+        pytest.skip(reason)
+    return path
+
+
 def shared_file(*parts: str) -> Path:
     """A file of ``../shared/data``."""
     path = DATA.joinpath(*parts)
-    if not path.is_file():
-        reason = f"real data {path} is absent (../shared/data is not next to the project)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; under CI=true it is required")
-        pytest.skip(reason)
-    return path
+    return _require(path, path.is_file())
 
 
 def shared_dir(*parts: str) -> Path:
-    """A folder of ``../shared/data``, with the same skip-or-fail rule as ``shared_file``."""
+    """A folder of ``../shared/data``."""
     path = DATA.joinpath(*parts)
-    if not path.is_dir():
-        reason = f"real data {path} is absent (../shared/data is not next to the project)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; under CI=true it is required")
-        pytest.skip(reason)
-    return path
+    return _require(path, path.is_dir())
