@@ -492,3 +492,25 @@ def test_an_auditor_without_grants_sees_nothing_and_no_submit_links(client, audr
     html = board(client, audrey)
     assert all_ids(html) == set()
     assert "Record submission" not in html
+
+
+def test_long_sections_are_capped_and_listed_in_full_page_by_page(client, carol, open_incident):
+    from reporting.views import SECTION_ROWS
+
+    opened = NOW - timedelta(hours=3)
+    for n in range(SECTION_ROWS + 2):
+        open_incident(now=opened, title=f"Phishing wave {n}")
+    expected = set(Obligation.objects.filter(rule__key="cisa-initial").values_list("pk", flat=True))
+    assert len(expected) == SECTION_ROWS + 2
+
+    html = board(client, carol)
+    assert len(all_ids(html)) == SECTION_ROWS
+    assert f"Showing the first {SECTION_ROWS} of {SECTION_ROWS + 2}" in html
+    assert "?all=overdue" in html
+
+    first = board(client, carol, all="overdue")
+    second = board(client, carol, all="overdue", page="2")
+    assert len(all_ids(first)) == SECTION_ROWS
+    assert len(all_ids(second)) == 2
+    assert all_ids(first) | all_ids(second) == expected
+    assert "Met in the last 7 days" not in first
