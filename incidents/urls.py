@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .triage_views import candidate_detail, triage_queue
 
 NUMBER = "<str:number>"
 
@@ -16,4 +17,6 @@ urlpatterns = [
         views.incident_additional_information,
         name="incident-additional-information",
     ),
+    path("triage/", triage_queue, name="triage-queue"),
+    path("triage/<int:pk>/", candidate_detail, name="candidate-detail"),
 ]

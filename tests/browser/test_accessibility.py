@@ -40,6 +40,7 @@ PAGES = [
     ("incident-create", "/incidents/new/", "alice"),
     ("determination-form", lambda w: f"/incidents/{w.triage.number}/determination/", "olivia"),
     ("calendar-settings", "/calendar/", "carol"),
+    ("triage-queue", "/triage/", "carol"),
 ]
 
 
