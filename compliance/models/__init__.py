@@ -1,5 +1,6 @@
+from accounts.append_only import AppendOnlyError
+
 from .assessment import (
-    AppendOnlyError,
     AssessmentMethod,
     AssessmentStatus,
     ControlAssessment,

@@ -8,9 +8,7 @@ assessment per control at or before that instant (``compliance.selectors``).
 from django.conf import settings
 from django.db import models
 
-
-class AppendOnlyError(Exception):
-    """Raised on any attempt to change or delete a recorded assessment."""
+from accounts.append_only import AppendOnlyModel
 
 
 class AssessmentStatus(models.TextChoices):
@@ -40,15 +38,7 @@ class AssessmentMethod(models.TextChoices):
     TEST = "test", "Test"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("Control assessments are append-only.")
-
-    def delete(self):
-        raise AppendOnlyError("Control assessments are append-only.")
-
-
-class ControlAssessment(models.Model):
+class ControlAssessment(AppendOnlyModel):
     """One assessment of one control on one system, at one moment, by one assessor.
 
     Append-only (NIST AU-9): the model refuses updates and deletes, and on PostgreSQL a trigger
@@ -79,7 +69,7 @@ class ControlAssessment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
 
-    objects = AppendOnlyQuerySet.as_manager()
+    append_only_message = "Control assessments are append-only."
 
     class Meta:
         ordering = ["assessed_at", "pk"]
@@ -94,11 +84,3 @@ class ControlAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system_id}/{self.control_id} {self.status} at {self.assessed_at:%Y-%m-%d}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("Control assessments are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Control assessments are append-only.")

@@ -1,4 +1,6 @@
-from .custody import Action, AppendOnlyError, CustodyEntry
+from accounts.append_only import AppendOnlyError
+
+from .custody import Action, CustodyEntry
 from .evidence import MUTABLE_FIELDS, Evidence, Kind, WriteOnceError
 
 __all__ = [

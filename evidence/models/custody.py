@@ -1,11 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from accounts.append_only import AppendOnlyModel
 from evidence import ledger
-
-
-class AppendOnlyError(Exception):
-    """Raised on any attempt to change or delete a custody entry."""
 
 
 class Action(models.TextChoices):
@@ -19,15 +16,7 @@ class Action(models.TextChoices):
     WITHDRAW = "withdraw", "Withdrawn"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("The custody ledger is append-only.")
-
-    def delete(self):
-        raise AppendOnlyError("The custody ledger is append-only.")
-
-
-class CustodyEntry(models.Model):
+class CustodyEntry(AppendOnlyModel):
     """One handling of an evidence item (NIST SP 800-86 chain of custody): who, when (UTC,
     shown in the agency's zone), what, where, and for transfers from whom to whom.
 
@@ -64,7 +53,7 @@ class CustodyEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
+    append_only_message = "The custody ledger is append-only."
 
     class Meta:
         ordering = ["evidence_id", "seq"]
@@ -75,14 +64,6 @@ class CustodyEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.evidence_id}#{self.seq} {self.action} by {self.actor_name}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("The custody ledger is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("The custody ledger is append-only.")
 
     def hashed_fields(self, evidence_uid) -> dict:
         """The fields the entry hash covers, in the form ``ledger.entry_hash`` takes."""

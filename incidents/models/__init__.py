@@ -1,3 +1,5 @@
+from accounts.append_only import AppendOnlyError
+
 from .detection import (
     CandidateStatus,
     Detection,
@@ -15,7 +17,7 @@ from .enums import (
     NcissLevel,
     Recoverability,
 )
-from .event import AppendOnlyError, EventKind, IncidentEvent
+from .event import EventKind, IncidentEvent
 from .incident import (
     AdditionalInformation,
     AuditorGrant,

@@ -1,9 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-
-class AppendOnlyError(Exception):
-    """Raised on any attempt to change or delete a recorded event."""
+from accounts.append_only import AppendOnlyModel
 
 
 class EventKind(models.TextChoices):
@@ -21,15 +19,7 @@ class EventKind(models.TextChoices):
     GRANT = "grant", "Auditor granted"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("Incident events are append-only.")
-
-    def delete(self):
-        raise AppendOnlyError("Incident events are append-only.")
-
-
-class IncidentEvent(models.Model):
+class IncidentEvent(AppendOnlyModel):
     """One act in an incident's history: who did what, when, from which state to which.
 
     Append-only (NIST AU-9, PCI DSS 10.3.2): the model refuses updates and deletes, and on
@@ -52,7 +42,7 @@ class IncidentEvent(models.Model):
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
+    append_only_message = "Incident events are append-only."
 
     class Meta:
         ordering = ["at", "pk"]
@@ -60,11 +50,3 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}Z"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("Incident events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Incident events are append-only.")
