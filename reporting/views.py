@@ -352,23 +352,40 @@ def _obligation_page(request, ob, ctx, form, *, action, status=200, problem=None
     )
 
 
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def obligation_submit(request, pk):
-    """Record that the report went out (GET shows the form; the incident page posts here)."""
+def _obligation_action(request, pk, *, action, form_class, failure, perform):
+    """The shape the submit and waive pages share: GET shows the form, POST validates it and
+    calls ``perform(ctx, ob, cleaned_data)``, which writes through a service and returns the
+    success message. A refusal shows the form again with the service's reason on its field."""
     ctx, page = _context_or_page(request)
     if page is not None:
         return page
     ob = _scoped_obligation(ctx, pk)
     if request.method != "POST":
-        return _obligation_page(request, ob, ctx, SubmissionForm(obligation=ob), action="submit")
-    form = SubmissionForm(request.POST, obligation=ob)
+        return _obligation_page(request, ob, ctx, form_class(obligation=ob), action=action)
+    form = form_class(request.POST, obligation=ob)
     if not form.is_valid():
-        problem = _form_errors(form)
-        messages.error(request, f"The submission was not recorded. {problem}")
-        return _obligation_page(request, ob, ctx, form, action="submit", status=400)
-    data = form.cleaned_data
+        messages.error(request, f"{failure}. {_form_errors(form)}")
+        return _obligation_page(request, ob, ctx, form, action=action, status=400)
     try:
+        message = perform(ctx, ob, form.cleaned_data)
+    except DocketError as exc:
+        field = exc.extra.get("field")
+        if field in form.fields:
+            form.add_error(field, exc.message)
+        messages.error(request, f"{failure}: {exc.message}")
+        return _obligation_page(
+            request, ob, ctx, form, action=action, status=exc.status, problem=exc.message
+        )
+    messages.success(request, message)
+    return redirect("incident-detail", ob.incident.number)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def obligation_submit(request, pk):
+    """Record that the report went out (GET shows the form; the incident page posts here)."""
+
+    def perform(ctx, ob, data):
         sub = services.submission_record(
             ctx=ctx,
             obligation=ob,
@@ -377,51 +394,40 @@ def obligation_submit(request, pk):
             reference=data["reference"],
             note=data["note"],
         )
-    except DocketError as exc:
-        field = exc.extra.get("field")
-        if field in form.fields:
-            form.add_error(field, exc.message)
-        messages.error(request, f"The submission was not recorded: {exc.message}")
-        return _obligation_page(
-            request, ob, ctx, form, action="submit", status=exc.status, problem=exc.message
+        ob.refresh_from_db()
+        state = STATUS_LABELS[ob.status_at(timezone.now())].lower()
+        return (
+            f"{obligation_label(ob)} for {ob.incident.number}: submission sent "
+            f"{format_local(sub.submitted_at, ctx.agency.tz)} recorded ({state})."
         )
-    ob.refresh_from_db()
-    state = STATUS_LABELS[ob.status_at(timezone.now())].lower()
-    messages.success(
+
+    return _obligation_action(
         request,
-        f"{obligation_label(ob)} for {ob.incident.number}: submission sent "
-        f"{format_local(sub.submitted_at, ctx.agency.tz)} recorded ({state}).",
+        pk,
+        action="submit",
+        form_class=SubmissionForm,
+        failure="The submission was not recorded",
+        perform=perform,
     )
-    return redirect("incident-detail", ob.incident.number)
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def obligation_waive(request, pk):
     """An approving official excuses an obligation (GET shows the form)."""
-    ctx, page = _context_or_page(request)
-    if page is not None:
-        return page
-    ob = _scoped_obligation(ctx, pk)
-    if request.method != "POST":
-        return _obligation_page(request, ob, ctx, WaiveForm(obligation=ob), action="waive")
-    form = WaiveForm(request.POST, obligation=ob)
-    if not form.is_valid():
-        problem = _form_errors(form)
-        messages.error(request, f"The obligation was not waived. {problem}")
-        return _obligation_page(request, ob, ctx, form, action="waive", status=400)
-    try:
-        services.obligation_waive(ctx=ctx, obligation=ob, reason=form.cleaned_data["reason"])
-    except DocketError as exc:
-        field = exc.extra.get("field")
-        if field in form.fields:
-            form.add_error(field, exc.message)
-        messages.error(request, f"The obligation was not waived: {exc.message}")
-        return _obligation_page(
-            request, ob, ctx, form, action="waive", status=exc.status, problem=exc.message
-        )
-    messages.success(request, f"{obligation_label(ob)} for {ob.incident.number} was waived.")
-    return redirect("incident-detail", ob.incident.number)
+
+    def perform(ctx, ob, data):
+        services.obligation_waive(ctx=ctx, obligation=ob, reason=data["reason"])
+        return f"{obligation_label(ob)} for {ob.incident.number} was waived."
+
+    return _obligation_action(
+        request,
+        pk,
+        action="waive",
+        form_class=WaiveForm,
+        failure="The obligation was not waived",
+        perform=perform,
+    )
 
 
 # --- Calendar feed --------------------------------------------------------------------------
