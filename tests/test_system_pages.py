@@ -479,3 +479,27 @@ def test_control_history_marks_the_assessment_in_force_as_of(login, carol, web_s
     assert "after the moment shown" in may
     before = _text(client.get(url, {"as_of": "2026-02-01T10:00"}))
     assert "docket-in-force" not in before and "Not assessed as of" in before
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+def test_demo_store_has_an_assessment_history(login, db):
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("load_demo", stdout=StringIO())
+    client = login(get_user_model().objects.get(username="compliance"))
+    body = _text(client.get(reverse("system-detail", args=["STORE"])))
+    assert "The store-frontend image ships curl" in body
+    assert "Expires within 90 days" in body
+    # Thirty days ago AC-2 was still other than satisfied (fixed 12 days ago).
+    month_ago = (NOW - timedelta(days=30)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    past = _text(client.get(reverse("system-detail", args=["STORE"]), {"as_of": month_ago}))
+    assert "Two departed staff still hold accounts." in past
+    assert "The store-frontend image ships curl" not in past
+    # The outsider agency sees none of it.
+    outsider = login(get_user_model().objects.get(username="outsider"))
+    assert outsider.get(reverse("system-detail", args=["STORE"])).status_code == 404
