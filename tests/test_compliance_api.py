@@ -395,3 +395,30 @@ def test_outsider_reaches_none_of_our_compliance_data(api, bob, b_system, web_sy
     own = client.get(_state_url(b_system, history)).json()
     assert own["counts"]["not_assessed"] == 3
     assert "FTA-" not in str(client.get("/api/v1/systems/").json())
+
+
+def test_systems_list_query_count_is_pinned(api, carol, agency_a, django_assert_num_queries):
+    for i in range(12):
+        SystemFactory(agency=agency_a, acronym=f"FTA-L{i}")
+    with django_assert_num_queries(4):
+        body = api(carol).get("/api/v1/systems/").json()
+    assert body["count"] == 12
+
+
+def test_schema_documents_the_compliance_endpoints():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths = schema["paths"]
+    for path, method in [
+        ("/api/v1/systems/{id}/state/", "get"),
+        ("/api/v1/assessments/", "get"),
+        ("/api/v1/assessments/", "post"),
+        ("/api/v1/frameworks/", "get"),
+        ("/api/v1/frameworks/{id}/controls/", "get"),
+    ]:
+        assert method in paths[path], (path, method)
+    state_params = {p["name"] for p in paths["/api/v1/systems/{id}/state/"]["get"]["parameters"]}
+    assert {"framework", "as_of"} <= state_params
+    list_params = {p["name"] for p in paths["/api/v1/assessments/"]["get"]["parameters"]}
+    assert {"system", "control", "framework", "assessed_after", "assessed_before"} <= list_params
