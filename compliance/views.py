@@ -422,6 +422,7 @@ def control_history(request, ctx, acronym, control_pk):
             "control": control,
             "rows": rows,
             "current": current,
+            "current_local": format_local(current.assessed_at, tz) if current else "",
             "picker": picker,
             "at_local": format_local(at, tz),
             "is_now": at == now,

@@ -470,7 +470,9 @@ def test_control_history_marks_the_assessment_in_force_as_of(login, carol, web_s
     url = reverse("system-control-history", args=["FTA-WEB", ac1.pk])
     client = login(carol)
     now_page = _text(client.get(url))
-    assert now_page.index("2026-03-01 07:00 EST") < now_page.index("2026-06-01 08:00 EDT")
+    assert "In force as of 2026-11-02 09:00 EST (America/New_York) (now)" in now_page
+    table = now_page[now_page.index("<caption>") :]
+    assert table.index("2026-03-01 07:00 EST") < table.index("2026-06-01 08:00 EDT")
     in_force = re.search(r'class="docket-in-force">\s*<th scope="row"[^>]*>([^<]+)<', now_page)
     assert in_force.group(1) == "2026-06-01 08:00 EDT (America/New_York)"
     may = _text(client.get(url, {"as_of": "2026-05-01T10:00"}))
@@ -503,3 +505,27 @@ def test_demo_store_has_an_assessment_history(login, db):
     # The outsider agency sees none of it.
     outsider = login(get_user_model().objects.get(username="outsider"))
     assert outsider.get(reverse("system-detail", args=["STORE"])).status_code == 404
+
+
+def test_control_history_query_count_does_not_grow_with_history(
+    login, carol, agency_a, web_system, history, django_assert_num_queries
+):
+    ac1, ac3 = (Control.objects.get(framework=history, identifier=i) for i in ("ac-1", "ac-3"))
+    client = login(carol)
+    with CaptureQueriesContext(connection) as one:
+        assert (
+            client.get(reverse("system-control-history", args=["FTA-WEB", ac3.pk])).status_code
+            == 200
+        )
+    for day in range(1, 11):
+        assessment_record(
+            ctx=context_for(carol, agency_a),
+            system=web_system,
+            control=ac1,
+            status=S.SATISFIED,
+            assessed_at=JUNE + timedelta(days=day),
+            now=NOW,
+        )
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = client.get(reverse("system-control-history", args=["FTA-WEB", ac1.pk]))
+    assert _text(response).count("<tr") == 1 + 12
