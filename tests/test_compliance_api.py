@@ -422,3 +422,9 @@ def test_schema_documents_the_compliance_endpoints():
     assert {"framework", "as_of"} <= state_params
     list_params = {p["name"] for p in paths["/api/v1/assessments/"]["get"]["parameters"]}
     assert {"system", "control", "framework", "assessed_after", "assessed_before"} <= list_params
+
+
+def test_state_accepts_an_offset_whose_plus_was_not_encoded(api, carol, web_system, history):
+    url = f"/api/v1/systems/{web_system.pk}/state/?framework={history.pk}"
+    body = api(carol).get(url + "&as_of=2026-05-01T02:00:00+02:00").json()
+    assert body["as_of"] == "2026-05-01T00:00:00Z"

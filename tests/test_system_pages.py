@@ -529,3 +529,53 @@ def test_control_history_query_count_does_not_grow_with_history(
     with django_assert_num_queries(len(one.captured_queries)):
         response = client.get(reverse("system-control-history", args=["FTA-WEB", ac1.pk]))
     assert _text(response).count("<tr") == 1 + 12
+
+
+# --- summaries agree with the state -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("distinct_on", [True, False], ids=["distinct-on", "window"])
+def test_summaries_agree_with_the_state_of_each_system(
+    carol, agency_a, web_system, hr_system, monkeypatch, distinct_on
+):
+    fw, controls = make_framework(6)
+    _other, (other_ac1,) = make_framework(1, name="Other")
+    low = Baseline.objects.create(framework=fw, name="LOW")
+    low.controls.set(controls[:3])
+    web_system.baseline = low
+    web_system.save()
+    c = context_for(carol, agency_a)
+    plan = [
+        (web_system, controls[0], S.SATISFIED, MARCH),
+        (web_system, controls[0], S.OTHER_THAN_SATISFIED, JUNE),
+        (web_system, controls[1], S.SATISFIED, APRIL),
+        (web_system, controls[5], S.SATISFIED, APRIL),  # outside the baseline
+        (web_system, other_ac1, S.OTHER_THAN_SATISFIED, APRIL),
+        (hr_system, controls[2], S.SATISFIED, MARCH),
+        (hr_system, controls[3], S.OTHER_THAN_SATISFIED, JUNE),
+    ]
+    for system, control, status, at in plan:
+        assessment_record(
+            ctx=c, system=system, control=control, status=status, assessed_at=at, now=NOW
+        )
+    monkeypatch.setattr(connection.features, "can_distinct_on_fields", distinct_on)
+    for at in (MARCH, APRIL, JUNE, NOW):
+        summaries = selectors.compliance_summaries(ctx=c, systems=[web_system, hr_system], at=at)
+        for system in (web_system, hr_system):
+            for summary in summaries[system.pk]:
+                state = selectors.system_state_as_of(
+                    ctx=c, system=system, framework=summary.framework, at=at
+                )
+                assert (summary.total, summary.satisfied, summary.other_than_satisfied) == (
+                    state.total,
+                    state.counts["satisfied"],
+                    state.counts["other_than_satisfied"],
+                ), (system.acronym, summary.framework.name, at)
+    now = selectors.compliance_summaries(ctx=c, systems=[web_system, hr_system], at=NOW)
+    assert [(s.framework.name, s.total) for s in now[web_system.pk]] == [
+        ("Other", 1),
+        ("Test framework", 4),
+    ]
+    assert [(s.framework.name, s.satisfied_percent) for s in now[hr_system.pk]] == [
+        ("Test framework", 16.7)
+    ]

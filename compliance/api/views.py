@@ -3,6 +3,7 @@ frameworks. Systems are read through ``selectors.systems_visible`` (``scope()``;
 assigned systems), frameworks through ``selectors.frameworks_visible``; recording an
 assessment is ``services.assessment_record``."""
 
+import re
 from datetime import datetime
 
 import django_filters
@@ -40,6 +41,8 @@ def _instant(value: str | None, name: str, now: datetime) -> datetime:
     """A query parameter holding an ISO 8601 instant with its zone, not after ``now``."""
     if not value:
         return now
+    # An unencoded "+01:00" arrives as " 01:00" in a query string: take it as meant.
+    value = re.sub(r" (\d\d:?\d\d)$", r"+\1", value.strip())
     try:
         at = AwareDateTimeField().to_internal_value(value)
     except serializers.ValidationError as exc:
