@@ -428,3 +428,31 @@ def test_state_accepts_an_offset_whose_plus_was_not_encoded(api, carol, web_syst
     url = f"/api/v1/systems/{web_system.pk}/state/?framework={history.pk}"
     body = api(carol).get(url + "&as_of=2026-05-01T02:00:00+02:00").json()
     assert body["as_of"] == "2026-05-01T00:00:00Z"
+
+
+def test_state_known_at_leaves_out_what_was_recorded_later(api, carol, web_system, framework):
+    fw, (ac1, *_) = framework
+    c = context_for(carol, web_system.agency)
+    assessment_record(
+        ctx=c, system=web_system, control=ac1, status=S.SATISFIED, assessed_at=MARCH, now=APRIL
+    )
+    # Recorded in September, effective from 2 March: a correction after the fact.
+    assessment_record(
+        ctx=c,
+        system=web_system,
+        control=ac1,
+        status=S.OTHER_THAN_SATISFIED,
+        assessed_at=MARCH + timedelta(days=1),
+        now=datetime(2026, 9, 1, tzinfo=UTC),
+    )
+    client = api(carol)
+
+    def ac1_status(**params):
+        body = client.get(_state_url(web_system, fw, as_of="2026-06-01T00:00:00Z", **params))
+        assert body.status_code == 200, body.json()
+        return next(c["status"] for c in body.json()["controls"] if c["control"]["id"] == ac1.pk)
+
+    assert ac1_status() == "other_than_satisfied"
+    assert ac1_status(known_at="2026-06-01T00:00:00Z") == "satisfied"
+    bad = client.get(_state_url(web_system, fw, known_at="2027-01-01T00:00:00Z"))
+    assert bad.status_code == 400 and bad.json()["field"] == "known_at"

@@ -166,6 +166,7 @@ class SystemStateSerializer(serializers.Serializer):
     framework = serializers.IntegerField()
     as_of = serializers.DateTimeField()
     as_of_local = serializers.CharField()
+    known_at = serializers.DateTimeField(allow_null=True)
     total = serializers.IntegerField()
     counts = serializers.DictField(child=serializers.IntegerField())
     percentages = serializers.DictField(child=serializers.FloatField())

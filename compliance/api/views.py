@@ -76,6 +76,14 @@ class InformationSystemViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSe
                 OpenApiTypes.DATETIME,
                 description="ISO 8601 with a zone; default now; never in the future.",
             ),
+            OpenApiParameter(
+                "known_at",
+                OpenApiTypes.DATETIME,
+                description=(
+                    "Leave out assessments recorded after this instant: what Docket knew then "
+                    "of the state at as_of. Default: everything recorded so far."
+                ),
+            ),
         ],
         responses={200: SystemStateSerializer},
     )
@@ -93,7 +101,12 @@ class InformationSystemViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSe
             raise InvalidInput(f"framework: no framework {raw}.", field="framework")
         now = timezone.now()
         at = _instant(request.query_params.get("as_of"), "as_of", now)
-        state = selectors.system_state_as_of(ctx=ctx, system=system, framework=framework, at=at)
+        known_at = None
+        if request.query_params.get("known_at"):
+            known_at = _instant(request.query_params["known_at"], "known_at", now)
+        state = selectors.system_state_as_of(
+            ctx=ctx, system=system, framework=framework, at=at, known_at=known_at
+        )
         for c in state.controls:
             if c.assessment is not None:
                 c.assessment.system = system
@@ -103,6 +116,7 @@ class InformationSystemViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSe
             "framework": framework.pk,
             "as_of": at,
             "as_of_local": LocalTimeField.render(at, system.agency),
+            "known_at": known_at,
             "total": state.total,
             "counts": state.counts,
             "percentages": state.percentages,
