@@ -9,19 +9,28 @@ the (system, control, assessed_at) index; elsewhere a window function does the s
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import F, QuerySet, Window
+from django.db.models import Count, F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.context import AgencyContext
 from accounts.errors import InvalidInput, NotFound
+from accounts.models import Membership, Role
 from accounts.scoping import scope
 
-from .models import AssessmentStatus, Control, ControlAssessment, Framework, InformationSystem
+from .models import (
+    AssessmentStatus,
+    Baseline,
+    Control,
+    ControlAssessment,
+    Framework,
+    InformationSystem,
+)
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,10 @@ def latest_assessments(
     ``known_at`` also leaves out assessments recorded after it: what Docket knew at that moment
     of the state at ``at`` (an assessment may be entered after the fact).
     """
-    qs = scope(ControlAssessment.objects.all(), ctx).filter(
-        system=system, control__framework=framework, assessed_at__lte=at
+    qs = (
+        scope(ControlAssessment.objects.all(), ctx)
+        .filter(system=system, control__framework=framework, assessed_at__lte=at)
+        .select_related("assessor")
     )
     if known_at is not None:
         qs = qs.filter(recorded_at__lte=known_at)
@@ -148,3 +159,171 @@ def system_state_as_of(
         counts=counts,
         percentages=percentages,
     )
+
+
+# --- what a caller may see --------------------------------------------------------------------
+
+
+def frameworks_visible(ctx) -> QuerySet[Framework]:
+    """The frameworks ``ctx`` may read and assess against. Every framework is global reference
+    data for now; agency-owned frameworks narrow this (the one place that decides it)."""
+    return Framework.objects.all()
+
+
+def systems_visible(ctx: AgencyContext) -> QuerySet[InformationSystem]:
+    """The systems whose inventory and compliance state ``ctx`` may read: the whole agency's
+    for compliance officers, approving officials, administrators and auditors; for an ISSO
+    with no such role, the systems they are assigned to. No query of its own."""
+    qs = scope(InformationSystem.objects.all(), ctx)
+    if ctx.sees_whole_agency or ctx.has_role(Role.AUDITOR):
+        return qs
+    return qs.filter(pk__in=sorted(ctx.isso_system_ids))
+
+
+def may_record_assessments(ctx: AgencyContext, system: InformationSystem) -> bool:
+    """What ``compliance.services.assessment_record`` allows, for showing or hiding its form."""
+    return ctx.has_role(Role.COMPLIANCE_OFFICER) or (
+        ctx.has_role(Role.ISSO) and system.pk in ctx.isso_system_ids
+    )
+
+
+def with_issos(queryset: QuerySet[InformationSystem], ctx: AgencyContext) -> QuerySet:
+    """``queryset`` with ``isso_list`` prefetched: the ISSO memberships of the agency naming
+    each system, their users joined (one query for the whole page)."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "isso_memberships",
+            Membership.objects.filter(agency=ctx.agency, role=Role.ISSO)
+            .select_related("user")
+            .order_by("user__username"),
+            to_attr="isso_list",
+        )
+    )
+
+
+# --- a compliance summary per system and framework ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrameworkSummary:
+    """One system's standing under one framework at one instant (the same numbers as
+    ``SystemState`` would give: baseline controls plus any assessed outside it)."""
+
+    framework: Framework
+    total: int
+    satisfied: int
+    other_than_satisfied: int
+
+    @property
+    def satisfied_percent(self) -> float:
+        return round(100 * self.satisfied / self.total, 1) if self.total else 0.0
+
+
+def _latest_rows(ctx: AgencyContext, system_ids: list[int], at: datetime):
+    """(system, control, framework, status) of the latest assessment per system and control
+    at or before ``at``: one query."""
+    qs = scope(ControlAssessment.objects.all(), ctx).filter(
+        system_id__in=system_ids, assessed_at__lte=at
+    )
+    fields = ("system_id", "control_id", "control__framework_id", "status")
+    if connection.features.can_distinct_on_fields:
+        qs = qs.order_by("system_id", "control_id", "-assessed_at", "-id").distinct(
+            "system_id", "control_id"
+        )
+        return list(qs.values_list(*fields))
+    ranked = qs.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("system_id"), F("control_id")],
+            order_by=[F("assessed_at").desc(), F("id").desc()],
+        )
+    )
+    return list(ranked.filter(rank=1).values_list(*fields))
+
+
+def compliance_summaries(
+    *, ctx: AgencyContext, systems: list[InformationSystem], at: datetime
+) -> dict[int, list[FrameworkSummary]]:
+    """Per system, a summary for each framework it is assessed against (its baseline's, and
+    any with an assessment of it by ``at``) among those ``ctx`` may see.
+
+    At most three queries however many systems: the latest assessments, the frameworks with
+    their control counts, and the baselines' controls (only when a system has a baseline).
+    """
+    if timezone.is_naive(at):
+        raise InvalidInput("The instant needs a time zone.", field="at")
+    if not systems:
+        return {}
+    rows = _latest_rows(ctx, [s.pk for s in systems], at)
+    wanted = {fw for _, _, fw, _ in rows}
+    baselines = {s.baseline_id for s in systems if s.baseline_id}
+    baseline_framework: dict[int, int] = {}
+    baseline_controls: dict[int, set[int]] = defaultdict(set)
+    if baselines:
+        through = Baseline.controls.through.objects.filter(baseline_id__in=baselines)
+        for baseline_id, control_id, framework_id in through.values_list(
+            "baseline_id", "control_id", "baseline__framework_id"
+        ):
+            baseline_framework[baseline_id] = framework_id
+            baseline_controls[baseline_id].add(control_id)
+        # A baseline without controls still names its framework.
+        for s in systems:
+            if s.baseline_id and s.baseline_id not in baseline_framework:
+                baseline_framework[s.baseline_id] = s.baseline.framework_id
+        wanted |= set(baseline_framework.values())
+    frameworks = {
+        f.pk: f
+        for f in frameworks_visible(ctx)
+        .filter(pk__in=wanted)
+        .annotate(control_count=Count("controls"))
+    }
+    latest: dict[int, dict[int, dict[int, str]]] = defaultdict(lambda: defaultdict(dict))
+    for system_id, control_id, framework_id, status in rows:
+        latest[system_id][framework_id][control_id] = status
+
+    out: dict[int, list[FrameworkSummary]] = {}
+    for s in systems:
+        own = baseline_framework.get(s.baseline_id) if s.baseline_id else None
+        summaries = []
+        for fw_pk in sorted(
+            {*latest[s.pk].keys(), *([own] if own else [])},
+            key=lambda pk: (str(frameworks[pk]) if pk in frameworks else "", pk),
+        ):
+            framework = frameworks.get(fw_pk)
+            if framework is None:
+                continue
+            statuses = latest[s.pk].get(fw_pk, {})
+            if fw_pk == own:
+                total = len(baseline_controls[s.baseline_id] | statuses.keys())
+            else:
+                total = framework.control_count
+            values = list(statuses.values())
+            summaries.append(
+                FrameworkSummary(
+                    framework=framework,
+                    total=total,
+                    satisfied=values.count(AssessmentStatus.SATISFIED),
+                    other_than_satisfied=values.count(AssessmentStatus.OTHER_THAN_SATISFIED),
+                )
+            )
+        out[s.pk] = summaries
+    return out
+
+
+def control_history(
+    *, ctx: AgencyContext, system: InformationSystem, control: Control
+) -> list[ControlAssessment]:
+    """Every assessment of ``control`` on ``system``, oldest first (one query)."""
+    return list(
+        scope(ControlAssessment.objects.all(), ctx)
+        .filter(system=system, control=control)
+        .select_related("assessor", "recorded_by")
+        .order_by("assessed_at", "pk")
+    )
+
+
+def in_force(history: list[ControlAssessment], at: datetime) -> ControlAssessment | None:
+    """The assessment of ``history`` (oldest first) that holds at ``at``: the latest at or
+    before it, the later record winning a tie (as ``latest_assessments`` orders them)."""
+    held = [a for a in history if a.assessed_at <= at]
+    return max(held, key=lambda a: (a.assessed_at, a.pk)) if held else None

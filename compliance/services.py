@@ -24,7 +24,7 @@ from accounts.errors import InvalidInput, NotFound, NotPermitted
 from accounts.models import Membership, Role
 from accounts.scoping import scope
 
-from . import oscal
+from . import oscal, selectors
 from .models import (
     AssessmentMethod,
     AssessmentStatus,
@@ -305,7 +305,12 @@ def assessment_record(
             "Only a compliance officer, or an ISSO of this system, may record its assessments."
         )
     control_pk = getattr(control, "pk", control)
-    control = Control.objects.filter(pk=control_pk).first()
+    # Only a control of a framework the caller may see (the same answer as an absent one).
+    control = (
+        Control.objects.filter(pk=control_pk, framework__in=selectors.frameworks_visible(ctx))
+        .select_related("framework")
+        .first()
+    )
     if control is None:
         raise InvalidInput(f"No control {control_pk!r}.", field="control")
     if assessed_at is None or timezone.is_naive(assessed_at):

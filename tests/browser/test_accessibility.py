@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.context import context_for
+from compliance.demo import compliance_demo, demo_framework
 from incidents.models import Incident
 from incidents.services import determination_record, incident_transition
 from reporting.models import Obligation
@@ -41,6 +42,17 @@ PAGES = [
     ("determination-form", lambda w: f"/incidents/{w.triage.number}/determination/", "olivia"),
     ("calendar-settings", "/calendar/", "carol"),
     ("triage-queue", "/triage/", "carol"),
+    ("system-list", "/systems/", "carol"),
+    ("system-detail", "/systems/FTA-WEB/", "carol"),
+    ("system-detail-isso", "/systems/FTA-WEB/", "alice"),
+    ("system-detail-past", "/systems/FTA-WEB/?as_of=2026-01-01T12:00", "audrey"),
+    (
+        "system-control-history",
+        lambda w: (
+            f"/systems/FTA-WEB/controls/{demo_framework().controls.get(identifier='ac-2').pk}/"
+        ),
+        "carol",
+    ),
 ]
 
 
@@ -81,6 +93,7 @@ def world(agency_a, alice, carol, olivia, open_incident) -> World:
     triage = incident_transition(
         ctx=alice_ctx, incident=triage, transition="start_triage", now=now - timedelta(hours=2)
     )
+    compliance_demo(ctx=context_for(carol, agency_a), systems=list(agency_a.systems.all()), now=now)
     return World(major=major, triage=triage)
 
 
