@@ -1,11 +1,15 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .ingest import falco_ingest
+from .ingest import falco_ingest, sysdig_ingest
 from .views import DeterminationViewSet, IncidentViewSet
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="api-incident")
 router.register("determinations", DeterminationViewSet, basename="api-determination")
 
-urlpatterns = [path("ingest/falco", falco_ingest, name="ingest-falco"), *router.urls]
+urlpatterns = [
+    path("ingest/falco", falco_ingest, name="ingest-falco"),
+    path("ingest/sysdig", sysdig_ingest, name="ingest-sysdig"),
+    *router.urls,
+]
