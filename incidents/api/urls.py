@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .ingest import falco_ingest, sysdig_ingest
+from .timeline import IncidentTimelineView
 from .views import DeterminationViewSet, IncidentViewSet
 
 router = SimpleRouter()
@@ -11,5 +12,10 @@ router.register("determinations", DeterminationViewSet, basename="api-determinat
 urlpatterns = [
     path("ingest/falco", falco_ingest, name="ingest-falco"),
     path("ingest/sysdig", sysdig_ingest, name="ingest-sysdig"),
+    path(
+        "incidents/<str:number>/timeline/",
+        IncidentTimelineView.as_view(),
+        name="api-incident-timeline",
+    ),
     *router.urls,
 ]

@@ -41,6 +41,7 @@ PAGES = [
     ("determination-form", lambda w: f"/incidents/{w.triage.number}/determination/", "olivia"),
     ("calendar-settings", "/calendar/", "carol"),
     ("triage-queue", "/triage/", "carol"),
+    ("incident-timeline", lambda w: f"/incidents/{w.major.number}/timeline/", "carol"),
 ]
 
 
