@@ -15,7 +15,7 @@ import time_machine
 from evidence.services import evidence_upload
 from incidents import falco
 from incidents.ingest import candidate_promote, detections_group, sysdig_store
-from incidents.models import IncidentCandidate
+from incidents.models import AuditorGrant, IncidentCandidate
 from incidents.selectors import incident_timeline, local_time
 
 from .shared_data import shared_file
@@ -261,3 +261,6 @@ def test_the_api_is_scoped(api, bob, audrey, incident):
     url = f"/api/v1/incidents/{incident.number}/timeline/"
     assert api(bob).get(url).status_code == 404
     assert api(audrey).get(url).status_code == 404
+    AuditorGrant.objects.create(incident=incident, user=audrey)
+    granted = api(audrey).get(url)
+    assert granted.status_code == 200 and granted.json()["count"] == 8
