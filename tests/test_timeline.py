@@ -264,3 +264,23 @@ def test_the_api_is_scoped(api, bob, audrey, incident):
     AuditorGrant.objects.create(incident=incident, user=audrey)
     granted = api(audrey).get(url)
     assert granted.status_code == 200 and granted.json()["count"] == 8
+
+
+def test_the_demo_incident_has_a_sysdig_timeline(db, ctx):
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from accounts.models import Agency
+    from incidents.models import Incident
+
+    call_command("load_demo", stdout=io.StringIO())
+    demo = Agency.objects.get(abbreviation="DEMO")
+    main = Incident.objects.get(agency=demo, title="Compromised store-frontend-ping-php pod")
+    isso = get_user_model().objects.get(username="isso")
+    timeline = incident_timeline(ctx(isso, demo), main, sources=["detection", "command"])
+    assert [e.source for e in timeline.entries].count("detection") == 3
+    commands = [e.command for e in timeline.entries if e.source == "command"]
+    assert commands[0] == "sh -c ping -c 1 127.0.0.1; sh"
+    assert "shred -f /var/www/.bash_history" in commands and len(commands) == 9
+    ns = [e.time_ns for e in timeline.entries]
+    assert ns == sorted(ns)
