@@ -58,6 +58,12 @@ def _max_output() -> int:
     )
 
 
+def _max_memory() -> int:
+    return int(
+        getattr(settings, "DOCKET_SYSDIG_MAX_MEMORY_BYTES", scap_commands.DEFAULT_MAX_MEMORY)
+    )
+
+
 def capture_commands_after_upload(evidence: Evidence) -> None:
     """Queue the extraction for a scap item once the upload's transaction commits."""
     if evidence.detected_format != SCAP:
@@ -141,7 +147,11 @@ def capture_commands_extract(*, evidence_id: int, now: datetime | None = None) -
         with _local_copy(ev) as path:
             _record_read(ev, now)
             result = scap_commands.extract(
-                path, binary=_binary(), timeout=_timeout(), max_output=_max_output()
+                path,
+                binary=_binary(),
+                timeout=_timeout(),
+                max_output=_max_output(),
+                max_memory=_max_memory(),
             )
     except (scap_commands.ExtractionFailed, OSError) as exc:
         reason = (

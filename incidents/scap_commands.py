@@ -3,8 +3,9 @@
 Pure Python, no Django: ``incidents.captures`` hands it a local file and stores what it returns.
 A capture is untrusted input and libscap a large C parser, so sysdig runs like one: an argv list
 (no shell), a minimal environment, stdin closed, its own process group killed at the time limit,
-standard output read against a byte cap (the process is killed beyond it), standard error kept
-only for the first lines of the reason. Anything that goes wrong is an ``ExtractionFailed``
+address space and CPU time capped with ``prlimit`` (util-linux) when present, standard output
+read against a byte cap (the process is killed beyond it), standard error kept only for the
+first lines of the reason. Anything that goes wrong is an ``ExtractionFailed``
 naming it; nothing is half-returned.
 
 What sysdig 0.29 prints with ``-j -p'*%f1 %f2 …'``: one JSON object per line, keyed by field
@@ -22,7 +23,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +53,8 @@ FIELDS = (
 FILTER = "evt.type in (execve, execveat) and evt.dir=< and evt.failed=false"
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024
+DEFAULT_MAX_MEMORY = 2 * 1024 * 1024 * 1024
+STDERR_KEPT = 4096
 CHUNK = 64 * 1024
 # user.uid when the capture holds no user table entry: (uint32)-1.
 _NO_UID = (4294967295, -1)
@@ -136,49 +138,67 @@ def run(
 ) -> bytes:
     """Run ``args``; its standard output, or ``ExtractionFailed`` on a missing binary, a
     non-zero exit, the time limit or the output cap."""
-    with tempfile.TemporaryFile() as errors:
-        try:
-            proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-                env=_env(),
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise ExtractionFailed(f"sysdig could not be started: {exc.strerror or exc}") from exc
-        timed_out = threading.Event()
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ExtractionFailed(f"sysdig could not be started: {exc.strerror or exc}") from exc
+    timed_out = threading.Event()
 
-        def kill():
-            timed_out.set()
-            _kill(proc)
+    def kill():
+        timed_out.set()
+        _kill(proc)
 
-        timer = threading.Timer(timeout, kill)
-        timer.start()
-        out = bytearray()
-        too_much = False
-        try:
-            while chunk := proc.stdout.read(CHUNK):
-                out += chunk
-                if len(out) > max_output:
-                    too_much = True
-                    _kill(proc)
-                    break
-        finally:
-            proc.stdout.close()
-            code = proc.wait()
-            timer.cancel()
-        if timed_out.is_set():
-            raise ExtractionFailed(f"sysdig did not finish within {timeout:g} seconds")
-        if too_much:
-            raise ExtractionFailed(f"sysdig printed more than {max_output} bytes")
-        if code != 0:
-            errors.seek(0)
-            reason = errors.read(4096).decode("utf-8", "replace").strip()
-            reason = " ".join(reason.split())[:500] or "no message"
-            raise ExtractionFailed(f"sysdig failed (exit status {code}): {reason}")
-        return bytes(out)
+    errors = bytearray()
+
+    def drain():  # keep the first lines of standard error, discard the rest
+        while chunk := proc.stderr.read(CHUNK):
+            if len(errors) < STDERR_KEPT:
+                errors.extend(chunk[: STDERR_KEPT - len(errors)])
+
+    timer = threading.Timer(timeout, kill)
+    reader = threading.Thread(target=drain, daemon=True)
+    timer.start()
+    reader.start()
+    out = bytearray()
+    too_much = False
+    try:
+        while chunk := proc.stdout.read(CHUNK):
+            out += chunk
+            if len(out) > max_output:
+                too_much = True
+                _kill(proc)
+                break
+    finally:
+        proc.stdout.close()
+        code = proc.wait()
+        timer.cancel()
+        reader.join(timeout=5)
+        proc.stderr.close()
+    if timed_out.is_set():
+        raise ExtractionFailed(f"sysdig did not finish within {timeout:g} seconds")
+    if too_much:
+        raise ExtractionFailed(f"sysdig printed more than {max_output} bytes")
+    if code != 0:
+        reason = bytes(errors).decode("utf-8", "replace").strip()
+        reason = " ".join(reason.split())[:500] or "no message"
+        raise ExtractionFailed(f"sysdig failed (exit status {code}): {reason}")
+    return bytes(out)
+
+
+def limited(args: list[str], *, max_memory: int, cpu_seconds: int) -> list[str]:
+    """``args`` under util-linux ``prlimit`` (address space and CPU time caps), when it is
+    installed; as they are otherwise."""
+    prlimit = shutil.which("prlimit")
+    if not prlimit or max_memory <= 0:
+        return args
+    return [prlimit, f"--as={max_memory}", f"--cpu={max(cpu_seconds, 1)}", "--", *args]
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -255,8 +275,10 @@ def extract(
     binary: str = "sysdig",
     timeout: float = DEFAULT_TIMEOUT,
     max_output: int = DEFAULT_MAX_OUTPUT,
+    max_memory: int = DEFAULT_MAX_MEMORY,
 ) -> Extraction:
     """The executed commands of the capture at ``path`` (gzip or not: sysdig reads both)."""
     found = resolve(binary)
-    output = run(argv(found, path), timeout=timeout, max_output=max_output)
+    args = limited(argv(found, path), max_memory=max_memory, cpu_seconds=int(timeout) + 1)
+    output = run(args, timeout=timeout, max_output=max_output)
     return Extraction(commands=parse(output), tool=version(found))

@@ -290,3 +290,36 @@ def test_a_rerun_request_is_scoped_and_needs_a_handler(
     with django_capture_on_commit_callbacks(execute=True):
         capture_commands_request(ctx=ctx(carol, agency_a), evidence=ev)
     assert CommandExtraction.objects.get(evidence=ev).runs == 2
+
+
+def test_sysdig_runs_under_prlimit_when_it_is_installed(monkeypatch):
+    args = ["/usr/bin/sysdig", "-r", "x"]
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert scap_commands.limited(args, max_memory=1 << 30, cpu_seconds=301) == [
+        "/usr/bin/prlimit",
+        f"--as={1 << 30}",
+        "--cpu=301",
+        "--",
+        *args,
+    ]
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert scap_commands.limited(args, max_memory=1 << 30, cpu_seconds=301) == args
+
+
+@needs_sysdig
+@pytest.mark.skipif(shutil.which("prlimit") is None, reason="util-linux prlimit not installed")
+def test_the_memory_cap_stops_sysdig(upload, settings):
+    settings.DOCKET_SYSDIG_MAX_MEMORY_BYTES = 8 << 20
+    ev = upload("curl_google.scap")
+    extraction = CommandExtraction.objects.get(evidence=ev)
+    assert extraction.status == ExtractionStatus.FAILED
+    assert "sysdig failed (exit status" in extraction.error
+    assert not CapturedCommand.objects.exists()
+
+
+def test_a_flood_on_standard_error_is_cut_to_its_first_lines(tmp_path):
+    binary = fake_sysdig(tmp_path, "yes 'libscap: warning' | head -c 5000000 >&2; exit 2")
+    with pytest.raises(scap_commands.ExtractionFailed) as exc:
+        scap_commands.run([binary], timeout=30)
+    assert str(exc.value).startswith("sysdig failed (exit status 2): libscap: warning")
+    assert len(str(exc.value)) < 600
