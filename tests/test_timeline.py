@@ -24,6 +24,7 @@ from .test_sysdig_ingest import CONTAINER, LABELS, T0_NS, command_record, policy
 NOW = datetime(2023, 5, 25, 15, 0, tzinfo=UTC)
 CURL_NS = 1534527348514632619
 SEC = 1_000_000_000
+N_API_QUERIES = 10  # the agency context and the incident (3), then the selector (7)
 OTHER_POD = {**LABELS, "kubernetes.pod.name": "frontend-7d9c-zz9qq"}
 
 
@@ -284,3 +285,21 @@ def test_the_demo_incident_has_a_sysdig_timeline(db, ctx):
     assert "shred -f /var/www/.bash_history" in commands and len(commands) == 9
     ns = [e.time_ns for e in timeline.entries]
     assert ns == sorted(ns)
+
+
+def test_the_api_answers_without_the_trailing_slash_too(api, carol, incident):
+    response = api(carol).get(f"/api/v1/incidents/{incident.number}/timeline")
+    assert response.status_code == 200 and response.json()["count"] == 8
+
+
+def test_the_api_query_count_does_not_grow_with_the_rows(
+    api, carol, agency_a, incident, django_assert_num_queries
+):
+    client = api(carol)
+    url = f"/api/v1/incidents/{incident.number}/timeline/"
+    client.get(url)  # warm the per-process caches (content types, rule sets)
+    with django_assert_num_queries(N_API_QUERIES):
+        assert client.get(url).json()["count"] == 8
+    ingest(agency_a, [command_record(f"sleep {i}", pid=6000 + i, ts=T0_NS + i) for i in range(30)])
+    with django_assert_num_queries(N_API_QUERIES):
+        assert client.get(url).json()["count"] == 38

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from .ingest import falco_ingest, sysdig_ingest
@@ -12,8 +12,8 @@ router.register("determinations", DeterminationViewSet, basename="api-determinat
 urlpatterns = [
     path("ingest/falco", falco_ingest, name="ingest-falco"),
     path("ingest/sysdig", sysdig_ingest, name="ingest-sysdig"),
-    path(
-        "incidents/<str:number>/timeline/",
+    re_path(
+        r"^incidents/(?P<number>[^/]+)/timeline/?$",
         IncidentTimelineView.as_view(),
         name="api-incident-timeline",
     ),
