@@ -43,7 +43,7 @@ from .models import (
 
 SOURCES = {
     "detection": "Detection",
-    "command": "Sysdig command",
+    "command": "Command record",
     "capture": "Capture",
     "action": "Handler action",
 }
@@ -304,7 +304,7 @@ def _command_entries(ctx, incident, take) -> list[Entry]:
             container=_where(r.container_id, r.k8s_namespace, r.k8s_pod, r.hostname),
             command=r.cmdline,
             detail=f"cwd {r.cwd}" if r.cwd else "",
-            origin="Sysdig",
+            origin="Sysdig activity audit",
             ref={"type": "command_record", "id": r.pk},
         )
         for r in take(records)

@@ -202,7 +202,8 @@ def test_the_page_lists_the_timeline_with_zone_and_nanoseconds(client, carol, in
     assert "Times in America/New_York" in page
     assert "2023-05-25 09:44:00.478445995 EDT" in page
     assert '<code class="docket-wrap-anywhere">cat /etc/shadow</code>' in page
-    assert "Sysdig command" in page and "Handler action" in page
+    assert "Command record" in page and "Sysdig activity audit" in page
+    assert "Handler action" in page
     assert "uptime" not in page and "whoami" not in page
 
 
