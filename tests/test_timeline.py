@@ -6,7 +6,6 @@ may see them."""
 from __future__ import annotations
 
 import io
-import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +18,7 @@ from incidents.models import AuditorGrant, IncidentCandidate
 from incidents.selectors import incident_timeline, local_time
 
 from .shared_data import shared_file
+from .test_captures import needs_sysdig
 from .test_sysdig_ingest import CONTAINER, LABELS, T0_NS, command_record, policy_event
 
 NOW = datetime(2023, 5, 25, 15, 0, tzinfo=UTC)
@@ -144,9 +144,6 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
     with django_assert_num_queries(7):
         big = incident_timeline(c, incident)
     assert len(big.entries) == len(small.entries) + 40
-
-
-needs_sysdig = pytest.mark.skipif(shutil.which("sysdig") is None, reason="sysdig not installed")
 
 
 @needs_sysdig
