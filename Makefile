@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json
 # `make test` runs on PostgreSQL; `make run` stays on the embedded SQLite unless DATABASE_URL is set.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket
 
-.PHONY: run test lint venv chromium clean
+.PHONY: run test lint venv chromium sysdig clean
 
 venv: $(STAMP) $(NODE_STAMP)
 
@@ -29,6 +29,12 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; }
 
+# Command timelines from scap evidence are decoded by Debian's sysdig.
+sysdig:
+	@command -v sysdig >/dev/null 2>&1 || { \
+	  echo "Installing Debian's sysdig for the capture tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sysdig; }
+
 # Everything on embedded defaults: SQLite in var/, a filesystem Celery broker in var/broker,
 # mail printed on the console. Ctrl-C stops the web server, the worker and beat.
 run: venv
@@ -38,7 +44,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint chromium
+test: lint chromium sysdig
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite:///:memory: \
 	  $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=config.settings.production \

@@ -30,6 +30,7 @@ from accounts.context import AgencyContext
 from accounts.errors import InvalidInput, NotFound, NotPermitted
 from accounts.models import Membership, Role
 from accounts.scoping import scope
+from incidents.captures import capture_commands_after_upload
 from incidents.models import Incident
 
 from . import formats, ledger
@@ -623,6 +624,7 @@ def evidence_upload(
                 location=f"{draft.storage_backend}:{final_name}",
                 data={"sha256": draft.sha256, "md5": draft.md5, "size": draft.size},
             )
+            capture_commands_after_upload(draft)
         kept = True
         return draft
     finally:

@@ -465,8 +465,45 @@ def normalise(item: object) -> Alert:
     digest = content_hash(
         rule=rule, time_ns=time_ns, hostname=hostname, output=output, output_fields=fields
     )
-    raw = {k: v for k, v in item.items() if k != "uuid"}
-    ctx = {name: _first(fields, names) for name, names in CONTEXT_FIELDS.items()}
+    return build_alert(
+        content_hash=digest,
+        kind=_kind(rule, source, hostname, tags),
+        rule=rule,
+        priority=priority,
+        source=source,
+        hostname=hostname,
+        time=time,
+        time_ns=time_ns,
+        output=output,
+        tags=tags,
+        output_fields=fields,
+        raw={k: v for k, v in item.items() if k != "uuid"},
+    )
+
+
+def build_alert(
+    *,
+    content_hash: str,
+    kind: str,
+    rule: str,
+    priority: str,
+    source: str,
+    hostname: str,
+    time: datetime,
+    time_ns: int,
+    output: str,
+    tags: list[str],
+    output_fields: dict,
+    raw: dict,
+    context: Mapping | None = None,
+) -> Alert:
+    """An ``Alert`` from validated values: context (container, image, Kubernetes, process,
+    user, file) looked up in ``context`` (default: ``output_fields``) by ``CONTEXT_FIELDS``,
+    tags mapped, values cut to their columns and made storable. Shared by the Falco and the
+    Sysdig Secure normalisers."""
+    digest, fields = content_hash, output_fields
+    lookup = fields if context is None else context
+    ctx = {name: _first(lookup, names) for name, names in CONTEXT_FIELDS.items()}
     repository = _text(ctx["image_repository"])
     image = repository
     if repository and ctx["image_tag"]:
@@ -500,7 +537,7 @@ def normalise(item: object) -> Alert:
     values = {name: _cut(name, scrub(value)) for name, value in values.items()}
     return Alert(
         content_hash=digest,
-        kind=_kind(rule, source, hostname, tags),
+        kind=kind,
         priority=priority,
         time=time,
         time_ns=time_ns,

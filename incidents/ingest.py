@@ -11,7 +11,7 @@ stores nothing. Grouping touches other rows, so it runs after commit, in Celery
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,9 +26,10 @@ from accounts.models import Agency, IngestToken, Role
 from accounts.scoping import scope
 from compliance.models import InformationSystem
 
-from . import falco
+from . import falco, sysdig
 from .models import (
     CandidateStatus,
+    CommandRecord,
     Detection,
     DetectionKind,
     EventKind,
@@ -135,8 +136,10 @@ def alerts_store(
     token: IngestToken | None = None,
     selectors: list[falco.Selectors] | None = None,
     now: datetime | None = None,
+    normalise: Callable[[object], falco.Alert] = falco.normalise,
 ) -> IngestResult:
-    """Normalise, attribute and store ``items`` for ``agency`` in one transaction.
+    """Normalise (``normalise``: Falco's, or Sysdig's for policy events), attribute and store
+    ``items`` for ``agency`` in one transaction.
 
     Each valid item becomes a ``Detection`` unless the agency already holds one with the same
     content hash (counted as a duplicate, also within the batch). Items that are not alerts
@@ -156,7 +159,7 @@ def alerts_store(
             result.rejected.append(_reject(item, item.error))
             continue
         try:
-            alert = falco.normalise(item.value)
+            alert = normalise(item.value)
         except falco.Rejected as exc:
             result.rejected.append(_reject(item, str(exc)))
             continue
@@ -189,6 +192,121 @@ def alerts_store(
         if any(d.kind == DetectionKind.ALERT for d in new):
             agency_id = agency.pk
             transaction.on_commit(lambda: _enqueue_grouping(agency_id), robust=True)
+    return result
+
+
+def commands_store(
+    *,
+    agency: Agency,
+    items: Iterable[falco.Item],
+    token: IngestToken | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Store Sysdig activity-audit command records for ``agency`` in one transaction, each once
+    (by content hash, also within the batch); invalid items are listed with their index and
+    reason, like ``alerts_store``."""
+    now = now or timezone.now()
+    result = IngestResult()
+    commands: dict[str, sysdig.Command] = {}
+    for item in items:
+        if item.error:
+            result.rejected.append(_reject(item, item.error))
+            continue
+        try:
+            command = sysdig.normalise_command(item.value)
+        except falco.Rejected as exc:
+            result.rejected.append(_reject(item, str(exc)))
+            continue
+        if command.content_hash in commands:
+            result.duplicates += 1
+        else:
+            commands[command.content_hash] = command
+    if not commands:
+        return result
+    with transaction.atomic():
+        known = set(
+            CommandRecord.objects.filter(
+                agency=agency, content_hash__in=list(commands)
+            ).values_list("content_hash", flat=True)
+        )
+        new = [
+            CommandRecord(
+                agency=agency,
+                token=token,
+                content_hash=digest,
+                time=c.time,
+                time_ns=c.time_ns,
+                cmdline=c.cmdline,
+                comm=c.comm,
+                pcomm=c.pcomm,
+                pid=c.pid,
+                ppid=c.ppid,
+                uid=c.uid,
+                user_name=c.user_name,
+                cwd=c.cwd,
+                tty=c.tty,
+                container_id=c.container_id,
+                container_image=c.container_image,
+                hostname=c.hostname,
+                k8s_cluster=c.k8s_cluster,
+                k8s_namespace=c.k8s_namespace,
+                k8s_pod=c.k8s_pod,
+                group_key=c.group_key,
+                labels=c.labels,
+                raw=c.raw,
+                received_at=now,
+            )
+            for digest, c in commands.items()
+            if digest not in known
+        ]
+        CommandRecord.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+        result.duplicates += len(known)
+        result.accepted += len(new)
+    return result
+
+
+def sysdig_store(
+    *,
+    agency: Agency,
+    items: Iterable[falco.Item],
+    token: IngestToken | None = None,
+    selectors: list[falco.Selectors] | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Store a Sysdig Secure batch for ``agency`` in one transaction: runtime policy events
+    become detections (``alerts_store`` with Sysdig's normaliser: attributed, grouped after
+    commit), activity-audit command records become ``CommandRecord`` rows
+    (``commands_store``). Each item is told apart by content (``incidents.sysdig.shape``);
+    anything else is listed as rejected with its index and reason."""
+    now = now or timezone.now()
+    result = IngestResult()
+    events: list[falco.Item] = []
+    commands: list[falco.Item] = []
+    for item in items:
+        if item.error:
+            result.rejected.append(_reject(item, item.error))
+            continue
+        try:
+            kind = sysdig.shape(item.value)
+        except falco.Rejected as exc:
+            result.rejected.append(_reject(item, str(exc)))
+            continue
+        (events if kind == sysdig.POLICY_EVENT else commands).append(item)
+    with transaction.atomic():
+        if events:
+            result.add(
+                alerts_store(
+                    agency=agency,
+                    items=events,
+                    token=token,
+                    selectors=selectors,
+                    now=now,
+                    normalise=sysdig.normalise_event,
+                )
+            )
+        if commands:
+            result.add(commands_store(agency=agency, items=commands, token=token, now=now))
+    result.rejected.sort(key=lambda r: r["index"])
     return result
 
 

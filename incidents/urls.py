@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .timeline_views import incident_timeline_page
 from .triage_views import candidate_detail, triage_queue
 
 NUMBER = "<str:number>"
@@ -17,6 +18,7 @@ urlpatterns = [
         views.incident_additional_information,
         name="incident-additional-information",
     ),
+    path(f"incidents/{NUMBER}/timeline/", incident_timeline_page, name="incident-timeline"),
     path("triage/", triage_queue, name="triage-queue"),
     path("triage/<int:pk>/", candidate_detail, name="candidate-detail"),
 ]

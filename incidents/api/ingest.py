@@ -1,4 +1,5 @@
-"""``POST /api/v1/ingest/falco``: Falco and falcosidekick deliver alerts here.
+"""``POST /api/v1/ingest/falco``: Falco and falcosidekick deliver alerts here;
+``POST /api/v1/ingest/sysdig``: Sysdig Secure events and command records, the same way.
 
 A plain Django view, not DRF: the only credential is an agency's ingest token
 (``Authorization: Bearer dkt_…``), never a session, so there is no CSRF to check, and the body
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import IngestToken
 from accounts.models.ingest_token import TOKEN_FORMAT
 from incidents import falco
-from incidents.ingest import alerts_store
+from incidents.ingest import alerts_store, sysdig_store
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -143,10 +144,9 @@ def decode(body: bytes) -> str:
         ) from exc
 
 
-@csrf_exempt
-@require_http_methods(["POST", "PUT"])
-def falco_ingest(request):
-    """Store the alerts of one delivery (see the module docstring and docs/api.md)."""
+def ingest(request, store):
+    """One delivery: authenticate the token, read the capped body, split it into items and
+    hand them to ``store`` (``alerts_store``, ``sysdig_store``), which commits before the 200."""
     now = timezone.now()
     try:
         token = authenticate(request.META.get("HTTP_AUTHORIZATION"))
@@ -156,6 +156,22 @@ def falco_ingest(request):
         return _error(exc.status, exc.code, exc.detail)
     except falco.Unreadable as exc:
         return _error(400, "unreadable", f"Nothing stored: {exc}.")
-    result = alerts_store(agency=token.agency, items=items, token=token, now=now)
+    result = store(agency=token.agency, items=items, token=token, now=now)
     token.touch(now=now)
     return JsonResponse(result.as_dict(), status=200)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "PUT"])
+def falco_ingest(request):
+    """Store the alerts of one delivery (see the module docstring and docs/api.md)."""
+    return ingest(request, alerts_store)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "PUT"])
+def sysdig_ingest(request):
+    """``POST /api/v1/ingest/sysdig``: Sysdig Secure runtime policy events and activity-audit
+    command records, one object, an array or JSON lines, mixed; same token, limits and answers
+    as the Falco endpoint (docs/api.md)."""
+    return ingest(request, sysdig_store)

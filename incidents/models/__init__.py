@@ -1,5 +1,6 @@
 from accounts.append_only import AppendOnlyError
 
+from .command import CapturedCommand, CommandExtraction, CommandRecord, ExtractionStatus
 from .detection import (
     CandidateStatus,
     Detection,
@@ -33,11 +34,15 @@ __all__ = [
     "AttackVector",
     "AuditorGrant",
     "CandidateStatus",
+    "CapturedCommand",
+    "CommandExtraction",
+    "CommandRecord",
     "Decision",
     "Detection",
     "DetectionKind",
     "Determination",
     "EventKind",
+    "ExtractionStatus",
     "FunctionalImpact",
     "Incident",
     "IncidentCandidate",

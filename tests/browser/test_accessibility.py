@@ -53,6 +53,7 @@ PAGES = [
         ),
         "carol",
     ),
+    ("incident-timeline", lambda w: f"/incidents/{w.major.number}/timeline/", "carol"),
 ]
 
 

@@ -27,6 +27,7 @@ from accounts.models import Agency, Role
 from accounts.services import agency_create, membership_grant
 from compliance.demo import compliance_demo
 from compliance.models import ImpactLevel, InformationSystem
+from incidents import sysdig_demo
 from incidents.models import (
     AttackVector,
     Decision,
@@ -164,6 +165,7 @@ class Scenario:
         self.met_late()
         self.waived()
         main = self.main()
+        sysdig_demo.load_into(self, main)
         self.overdue()
         self.other_agency(other, grants)
         self._grant_auditor(main)
