@@ -84,7 +84,9 @@ class AssessmentForm(UswdsForm):
     def __init__(self, *args, frameworks, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["framework"].queryset = frameworks
-        self.fields["assessed_at"].help_text = (
+        self.fields[
+            "assessed_at"
+        ].help_text = (
             f"Local time in {self.tz.key}; the assessment holds from then on. Never in the future."
         )
         self.fields["assessed_at"].widget.attrs["aria-describedby"] = self._hint_id("assessed_at")
