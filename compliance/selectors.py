@@ -148,3 +148,15 @@ def system_state_as_of(
         counts=counts,
         percentages=percentages,
     )
+
+
+def frameworks_visible(ctx) -> QuerySet[Framework]:
+    """The frameworks the caller's agency may see: the reference ones (no agency: NIST from
+    OSCAL, the skeletons Docket ships) and those it imported under its own licence. Another
+    agency's licensed frameworks, and so their controls, never appear."""
+    return scope(Framework.objects.all(), ctx)
+
+
+def controls_visible(ctx) -> QuerySet[Control]:
+    """The controls of ``frameworks_visible(ctx)``."""
+    return scope(Control.objects.all(), ctx)

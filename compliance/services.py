@@ -24,13 +24,14 @@ from accounts.errors import InvalidInput, NotFound, NotPermitted
 from accounts.models import Membership, Role
 from accounts.scoping import scope
 
-from . import oscal
+from . import documents, oscal, tabular
 from .models import (
     AssessmentMethod,
     AssessmentStatus,
     Baseline,
     Control,
     ControlAssessment,
+    ControlMapping,
     Framework,
     ImplementationStatus,
     InformationSystem,
@@ -144,7 +145,7 @@ def _catalog_import(body, source, framework_name, framework_version, licence_not
     source_name = Path(source).name if isinstance(source, str | Path) else "uploaded file"
     with transaction.atomic():
         framework, created = Framework.objects.select_for_update().get_or_create(
-            name=name, version=version
+            agency=None, name=name, version=version
         )
         framework.source = f"OSCAL catalog {source_name} ({parsed.uuid})"[:500]
         if licence_note is not None:
@@ -216,7 +217,7 @@ def _profile_import(body, framework_name, framework_version):
         )
     name = framework_name or parsed.framework_name
     version = framework_version or parsed.version
-    framework = Framework.objects.filter(name=name, version=version).first()
+    framework = Framework.objects.filter(agency=None, name=name, version=version).first()
     if framework is None:
         raise InvalidInput(
             f"profile.metadata: no framework {name!r} version {version!r}; import its catalog "
@@ -305,7 +306,8 @@ def assessment_record(
             "Only a compliance officer, or an ISSO of this system, may record its assessments."
         )
     control_pk = getattr(control, "pk", control)
-    control = Control.objects.filter(pk=control_pk).first()
+    # Only controls of frameworks the agency sees: never another agency's licensed ones.
+    control = scope(Control.objects.all(), ctx).filter(pk=control_pk).first()
     if control is None:
         raise InvalidInput(f"No control {control_pk!r}.", field="control")
     if assessed_at is None or timezone.is_naive(assessed_at):
@@ -346,3 +348,364 @@ def assessment_record(
         raise InvalidInput(f"{first_field}: {' '.join(messages)}", field=first_field) from exc
     assessment.save()
     return assessment
+
+
+# --- framework, crosswalk, system and assessment files (CSV, YAML) ---------------------------
+#
+# The formats are in docs/compliance-import.md. Every import reads the whole file, checks all
+# of it, then writes in one transaction: a problem anywhere is one InvalidInput naming the line
+# (CSV) or the path (YAML) and nothing is stored. Importing the same file again changes
+# nothing; a changed file updates what it names and never duplicates.
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "frameworks"
+SHIPPED_FRAMEWORKS = (
+    "cis-controls-v8.yaml",
+    "cis-kubernetes-benchmark-v1.9.yaml",
+    "pci-dss-v4.0.yaml",
+)
+SHIPPED_CROSSWALK = "crosswalk-docket.yaml"
+IMPORTER_ROLES = (Role.COMPLIANCE_OFFICER, Role.AGENCY_ADMIN)
+
+
+@dataclass
+class FileImportResult:
+    """What a file import did: rows created, updated and found unchanged (and skipped, for the
+    shipped crosswalk's rows whose framework is not loaded)."""
+
+    kind: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    framework: Framework | None = None
+
+    def as_dict(self) -> dict:
+        body = {
+            "kind": self.kind,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+        if self.skipped:
+            body["skipped"] = self.skipped
+        if self.framework is not None:
+            body["framework"] = {
+                "id": self.framework.pk,
+                "name": self.framework.name,
+                "version": self.framework.version,
+            }
+        return body
+
+    def __str__(self) -> str:
+        what = f"{self.framework}: " if self.framework is not None else ""
+        text = (
+            f"{what}{self.created} {self.kind} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged"
+        )
+        if self.skipped:
+            text += f", {self.skipped} skipped (control not loaded)"
+        return text + "."
+
+
+def _tabular_invalid(exc: tabular.TabularError) -> InvalidInput:
+    extra = {}
+    if exc.where.startswith("line "):
+        extra["line"] = int(exc.where.split()[1].rstrip(","))
+    elif exc.where:
+        extra["path"] = exc.where
+    return InvalidInput(str(exc), **extra)
+
+
+def _read_text(source, filename: str | None) -> tuple[str, str]:
+    """The file's text and format (``csv`` or ``yaml``)."""
+    try:
+        data, name = tabular.read_bytes(source)
+        text = tabular.decode(data)
+        return text, tabular.detect_format(text, filename or name)
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+
+
+def _importing_agency(ctx: AgencyContext | None, agency):
+    """The agency an import writes for: the caller's (who must be a compliance officer or
+    agency administrator there) or, from a command, the one named (``None``: reference data)."""
+    if ctx is None:
+        return agency
+    if not ctx.has_role(*IMPORTER_ROLES):
+        raise NotPermitted("Only a compliance officer or an agency administrator may import.")
+    return ctx.agency
+
+
+def framework_file_import(
+    source,
+    *,
+    ctx: AgencyContext | None = None,
+    agency=None,
+    filename: str | None = None,
+) -> FileImportResult:
+    """Import a framework from a CSV or YAML file (docs/compliance-import.md).
+
+    Through the API (``ctx``) the framework is the caller's agency's, under its licence and
+    visible only to it; from the command it is ``agency``'s, or reference data every agency sees
+    when ``agency`` is ``None``. Controls are matched by identifier within the framework
+    (``name`` + ``version`` + owner): created, updated or left as they are; controls absent from
+    the file are left alone.
+    """
+    agency = _importing_agency(ctx, agency)
+    text, fmt = _read_text(source, filename)
+    try:
+        head = documents.parse_framework(text, fmt, known_parents=_AnyParent())
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+    existing = Framework.objects.filter(agency=agency, name=head.name, version=head.version).first()
+    known = set(existing.controls.values_list("identifier", flat=True)) if existing else set()
+    try:
+        document = documents.parse_framework(text, fmt, known_parents=known)
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+    with transaction.atomic():
+        return framework_document_write(document, agency_id=getattr(agency, "pk", None))
+
+
+class _AnyParent(set):
+    """For the first pass, before the framework is known: any parent may exist already."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
+def framework_document_write(
+    document: documents.FrameworkDocument,
+    *,
+    agency_id: int | None,
+    models=None,
+) -> FileImportResult:
+    """Write a validated framework document (inside the caller's transaction). ``models``:
+    the historical models, from a data migration."""
+    framework_model, control_model = _models(models, "Framework", "Control")
+    framework, _ = framework_model.objects.select_for_update().get_or_create(
+        agency_id=agency_id, name=document.name, version=document.version
+    )
+    changed_meta = False
+    for name in ("source", "licence_note"):
+        value = getattr(document, name)
+        if value and getattr(framework, name) != value:
+            setattr(framework, name, value)
+            changed_meta = True
+    if changed_meta:
+        framework.save()
+    fields = ["label", "title", "family", "sort_key", "statement"]
+    stored = {
+        c.identifier: c
+        for c in control_model.objects.filter(framework=framework).select_related("parent")
+    }
+    pks = {identifier: c.pk for identifier, c in stored.items()}
+    result = FileImportResult(kind="controls", framework=framework)
+    for level in document.depth_levels():
+        new, changed = [], []
+        for row in level:
+            values = {
+                "label": row.label or row.identifier,
+                "title": row.title,
+                "family": row.family,
+                "sort_key": row.sort_key,
+                "statement": row.statement,
+            }
+            parent_id = pks[row.parent] if row.parent else None
+            current = stored.get(row.identifier)
+            if current is None:
+                new.append(
+                    control_model(
+                        framework=framework,
+                        identifier=row.identifier,
+                        parent_id=parent_id,
+                        **values,
+                    )
+                )
+            elif parent_id != current.parent_id or any(
+                getattr(current, k) != v for k, v in values.items()
+            ):
+                for k, v in values.items():
+                    setattr(current, k, v)
+                current.parent_id = parent_id
+                changed.append(current)
+            else:
+                result.unchanged += 1
+        for control in control_model.objects.bulk_create(new, batch_size=1000):
+            pks[control.identifier] = control.pk
+        control_model.objects.bulk_update(changed, [*fields, "parent"], batch_size=1000)
+        result.created += len(new)
+        result.updated += len(changed)
+    return result
+
+
+def shipped_frameworks_load(*, models=None) -> list[FileImportResult]:
+    """(Re)load the skeletons Docket ships as reference frameworks (data migration, command)."""
+    results = []
+    with transaction.atomic():
+        for name in SHIPPED_FRAMEWORKS:
+            text = (SHIPPED_DIR / name).read_text(encoding="utf-8")
+            document = documents.parse_framework(text, "yaml")
+            results.append(framework_document_write(document, agency_id=None, models=models))
+    return results
+
+
+def crosswalk_file_import(
+    source,
+    *,
+    ctx: AgencyContext | None = None,
+    agency=None,
+    filename: str | None = None,
+) -> FileImportResult:
+    """Import crosswalk rows (control ↔ control) from a CSV or YAML file.
+
+    Frameworks are named by name and, where several versions are visible, version; controls by
+    identifier or label (``au-2`` or ``AU-2``). An agency's rows may link reference controls and
+    its own licensed ones and only it sees them; reference rows (a command without
+    ``--agency``) link reference controls only. Rows are matched by (source control, target
+    control): created, updated (relationship, source, note) or unchanged.
+    """
+    agency = _importing_agency(ctx, agency)
+    text, fmt = _read_text(source, filename)
+    try:
+        rows = documents.parse_crosswalk(text, fmt)
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+    with transaction.atomic():
+        return crosswalk_rows_write(rows, agency_id=getattr(agency, "pk", None))
+
+
+def crosswalk_rows_write(
+    rows: list[documents.MappingRow],
+    *,
+    agency_id: int | None,
+    skip_missing: bool = False,
+    models=None,
+) -> FileImportResult:
+    """Resolve and write validated crosswalk rows (inside the caller's transaction).
+
+    ``skip_missing``: rows naming a framework or control that is not loaded are counted as
+    skipped rather than refused (the shipped crosswalk, whose NIST side waits for
+    ``import_catalog``, and a LOW catalog lacks the enhancements some rows name).
+    """
+    from django.db.models import Q
+
+    framework_model, control_model, mapping_model = _models(
+        models, "Framework", "Control", "ControlMapping"
+    )
+    names = {r.source_framework for r in rows} | {r.target_framework for r in rows}
+    owner = Q(agency__isnull=True) | (Q(agency_id=agency_id) if agency_id else Q(pk__in=[]))
+    frameworks: dict[str, list] = defaultdict(list)
+    for f in framework_model.objects.filter(owner, name__in=names):
+        frameworks[f.name].append(f)
+    controls: dict[int, dict[str, int]] = defaultdict(dict)
+    for pk, framework_id, identifier, label in control_model.objects.filter(
+        framework__in=[f for fs in frameworks.values() for f in fs]
+    ).values_list("pk", "framework_id", "identifier", "label"):
+        controls[framework_id].setdefault(identifier, pk)
+        if label:
+            controls[framework_id].setdefault(f"label:{label}", pk)
+
+    def resolve(row, side: str) -> int | None:
+        name = getattr(row, f"{side}_framework")
+        version = getattr(row, f"{side}_version")
+        identifier = getattr(row, f"{side}_control")
+        found = [f for f in frameworks.get(name, []) if not version or f.version == version]
+        if len(found) > 1:
+            # The agency's own licensed copy wins over a reference one of the same version.
+            own = [f for f in found if f.agency_id is not None]
+            found = own if len(own) == 1 else found
+        if not found:
+            if skip_missing:
+                return None
+            what = f"{name!r}" + (f" version {version!r}" if version else "")
+            raise InvalidInput(f"{row.where}: no framework {what}.", **_where(row.where))
+        if len(found) > 1:
+            versions = ", ".join(sorted(f.version for f in found))
+            raise InvalidInput(
+                f"{row.where}: framework {name!r} has several versions ({versions}); "
+                f"give {side}_version.",
+                **_where(row.where),
+            )
+        by_id = controls[found[0].pk]
+        pk = by_id.get(identifier) or by_id.get(f"label:{identifier}")
+        if pk is None and skip_missing:
+            return None
+        if pk is None:
+            raise InvalidInput(
+                f"{row.where}: no control {identifier!r} in {found[0]}.", **_where(row.where)
+            )
+        return pk
+
+    result = FileImportResult(kind="mappings")
+    wanted: dict[tuple[int, int], documents.MappingRow] = {}
+    for row in rows:
+        source_pk, target_pk = resolve(row, "source"), resolve(row, "target")
+        if source_pk is None or target_pk is None:
+            result.skipped += 1
+            continue
+        if source_pk == target_pk or (target_pk, source_pk) in wanted:
+            raise InvalidInput(
+                f"{row.where}: maps a control to itself or repeats another row.",
+                **_where(row.where),
+            )
+        wanted[(source_pk, target_pk)] = row
+    stored = {
+        (m.source_control_id, m.target_control_id): m
+        for m in mapping_model.objects.filter(
+            agency_id=agency_id, source_control_id__in={s for s, _ in wanted}
+        )
+    }
+    new, changed = [], []
+    for (source_pk, target_pk), row in wanted.items():
+        values = {"relationship": row.relationship, "source": row.source, "note": row.note}
+        current = stored.get((source_pk, target_pk))
+        if current is None:
+            new.append(
+                mapping_model(
+                    agency_id=agency_id,
+                    source_control_id=source_pk,
+                    target_control_id=target_pk,
+                    **values,
+                )
+            )
+        elif any(getattr(current, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(current, k, v)
+            changed.append(current)
+        else:
+            result.unchanged += 1
+    mapping_model.objects.bulk_create(new, batch_size=1000)
+    mapping_model.objects.bulk_update(changed, ["relationship", "source", "note"])
+    result.created, result.updated = len(new), len(changed)
+    return result
+
+
+def shipped_crosswalk_load(*, models=None) -> FileImportResult:
+    """(Re)load Docket's shipped crosswalk as reference rows; rows whose framework or control
+    is not loaded yet (NIST SP 800-53 before ``import_catalog``) are skipped, and loaded next
+    time."""
+    text = (SHIPPED_DIR / SHIPPED_CROSSWALK).read_text(encoding="utf-8")
+    rows = documents.parse_crosswalk(text, "yaml")
+    with transaction.atomic():
+        return crosswalk_rows_write(
+            rows,
+            agency_id=None,
+            skip_missing=True,
+            models=models,
+        )
+
+
+def _models(models, *names: str) -> list:
+    """The named model classes: the app's own, or a data migration's historical ones
+    (``models`` is then its ``apps``)."""
+    if models is None:
+        own = {"Framework": Framework, "Control": Control, "ControlMapping": ControlMapping}
+        return [own[name] for name in names]
+    return [models.get_model("compliance", name) for name in names]
+
+
+def _where(where: str) -> dict:
+    if where.startswith("line "):
+        return {"line": int(where.split()[1])}
+    return {"path": where} if where else {}
