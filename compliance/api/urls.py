@@ -1,8 +1,10 @@
 from rest_framework.routers import SimpleRouter
 
+from . import imports
 from .views import InformationSystemViewSet
 
 router = SimpleRouter()
 router.register("systems", InformationSystemViewSet, basename="api-system")
 
-urlpatterns = router.urls
+# The import and export paths first: "systems/import" must not be read as a system's id.
+urlpatterns = imports.urlpatterns + router.urls

@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.errors import InvalidInput
-from accounts.models import Agency
 from compliance.services import crosswalk_file_import
+
+from ._agency import agency_named
 
 
 class Command(BaseCommand):
@@ -19,9 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, files, agency, **options):
         owner = None
         if agency:
-            owner = Agency.objects.filter(abbreviation=agency.strip().upper()).first()
-            if owner is None:
-                raise CommandError(f"No agency {agency!r}.")
+            owner = agency_named(agency)
         for file in files:
             try:
                 result = crosswalk_file_import(file, agency=owner)

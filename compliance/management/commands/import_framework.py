@@ -1,12 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.errors import InvalidInput
-from accounts.models import Agency
 from compliance.services import (
     framework_file_import,
     shipped_crosswalk_load,
     shipped_frameworks_load,
 )
+
+from ._agency import agency_named
 
 
 class Command(BaseCommand):
@@ -29,9 +30,7 @@ class Command(BaseCommand):
             raise CommandError("Name a FILE to import, or --shipped.")
         owner = None
         if agency:
-            owner = Agency.objects.filter(abbreviation=agency.strip().upper()).first()
-            if owner is None:
-                raise CommandError(f"No agency {agency!r}.")
+            owner = agency_named(agency)
         if shipped:
             for result in shipped_frameworks_load():
                 self.stdout.write(f"shipped: {result}")
