@@ -105,7 +105,8 @@ def parse_framework(text: str, fmt: str, *, known_parents: Iterable[str] = ()) -
     """A framework file, validated. ``known_parents``: identifiers already stored in the
     framework, which a file updating some of its controls may name as parents."""
     document = _framework_csv(text) if fmt == "csv" else _framework_yaml(text)
-    _check_controls(document, set(known_parents))
+    known = known_parents if isinstance(known_parents, set) else set(known_parents)
+    _check_controls(document, known)
     return document
 
 
