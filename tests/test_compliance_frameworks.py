@@ -23,11 +23,13 @@ from compliance.services import (
     shipped_frameworks_load,
 )
 
-ACME_CSV = """framework,version,source,licence_note,identifier,title,family,parent,sort_order,statement
-Acme Security Standard,2.0,Acme licence 2026-17,Licensed to FTA,AC-1,Access policy,Access,,1,Keep a policy.
-,,,,AC-1.1,Access policy review,Access,AC-1,2,
-,,,,AU-1,Audit policy,Audit,,3,Log what matters.
-"""
+ACME_CSV = (
+    "framework,version,source,licence_note,identifier,title,family,parent,sort_order,statement\n"
+    "Acme Security Standard,2.0,Acme licence 2026-17,Licensed to FTA,"
+    "AC-1,Access policy,Access,,1,Keep a policy.\n"
+    ",,,,AC-1.1,Access policy review,Access,AC-1,2,\n"
+    ",,,,AU-1,Audit policy,Audit,,3,Log what matters.\n"
+)
 
 ACME_YAML = """
 framework:
@@ -262,7 +264,10 @@ HEADER = "framework,version,identifier,title,parent\n"
             HEADER + "Acme,1,A,First,\nAcme,1,B,Second,\nAcme,1,A,Again,\n",
             "line 4: identifier 'A' already used at line 2",
         ),
-        ("framework,identifier,title\nAcme,A,First\n", "line 1: missing required column(s) version"),
+        (
+            "framework,identifier,title\nAcme,A,First\n",
+            "line 1: missing required column(s) version",
+        ),
         (
             HEADER + "Acme,1,A,First,\nAcme,1,B,,\n",
             "line 3: title is empty",
