@@ -29,8 +29,8 @@ _NIST_REF = re.compile(
     r"(?:\((?P<enh>\d{1,3})\))?$",
     re.IGNORECASE,
 )
-_PCI_REF = re.compile(r"^PCI(?: DSS)? (?P<id>\d{1,2}(?:\.\d{1,2}){0,3})$", re.IGNORECASE)
-_CIS_REF = re.compile(r"^CIS (?P<id>\d{1,2}(?:\.\d{1,2}){0,3})$", re.IGNORECASE)
+_PCI_REF = re.compile(r"^PCI(?: DSS)? (?P<id>\d{1,2}(?:\.\d{1,2}){0,4})$", re.IGNORECASE)
+_CIS_REF = re.compile(r"^CIS (?P<id>\d{1,2}(?:\.\d{1,2}){0,4})$", re.IGNORECASE)
 _TECHNIQUE = re.compile(r"^T\d{4}(?:\.\d{3})?$")
 
 
