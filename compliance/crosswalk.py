@@ -15,6 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Control
 
 DATA_DIR = Path(__file__).resolve().parent / "frameworks"
 ATTACK_FILE = DATA_DIR / "attack-to-800-53.yaml"
@@ -127,7 +131,9 @@ def wanted_refs(refs: Iterable[str], techniques: Iterable[str] = ()) -> list[Ref
     return list(found)
 
 
-def controls_for_refs(refs: Iterable[str], *, techniques: Iterable[str] = (), frameworks=None):
+def controls_for_refs(
+    refs: Iterable[str], *, techniques: Iterable[str] = (), frameworks=None
+) -> list[Control]:
     """The controls that detection references ``refs`` and ATT&CK ``techniques`` implicate,
     then the controls the crosswalk maps those to (a PCI reference also yields the NIST
     controls mapped to it), without repeats: direct matches first, in the order given.
