@@ -207,9 +207,15 @@ def test_only_compliance_officers_and_admins_import_systems(
     assert not InformationSystem.objects.filter(acronym="FTA-OK").exists()
 
 
-def test_auditors_do_not_export(db, audrey, agency_a, ctx):
-    with pytest.raises(NotPermitted):
-        systems_export_csv(ctx=ctx(audrey, agency_a))
+def test_export_shows_what_the_reader_may_see(inventory, hr_system, alice, audrey, agency_a, ctx):
+    """As the inventory pages: auditors read the whole inventory, an ISSO their own systems."""
+    assert [r["acronym"] for r in rows_of(systems_export_csv(ctx=ctx(audrey, agency_a)))] == [
+        "FTA-HR",
+        "FTA-WEB",
+    ]
+    assert [r["acronym"] for r in rows_of(systems_export_csv(ctx=ctx(alice, agency_a)))] == [
+        "FTA-WEB"
+    ]
 
 
 def test_commands_export_and_import(inventory, agency_a, tmp_path):
