@@ -93,7 +93,11 @@ class ControlAssessmentAdmin(AgencyScopedAdmin):
 
 @admin.register(Framework)
 class FrameworkAdmin(AgencyScopedAdmin):
-    """Reference frameworks and the agency's licensed ones; read-only (see the module)."""
+    """Reference frameworks and the agency's licensed ones; read-only (see the module). The
+    agency may delete one of its own (a licence ended) while no assessment names its controls;
+    its controls and crosswalk rows go with it. Reference frameworks are never deleted here."""
+
+    allow_delete = True
 
     list_display = ("name", "version", "agency", "source", "updated_at")
     list_select_related = ("agency",)
@@ -103,6 +107,12 @@ class FrameworkAdmin(AgencyScopedAdmin):
     readonly_fields = fields
     ordering = ("name", "version")
     actions = None
+
+    def can_delete_object(self, request, obj, ctx):
+        return (
+            obj.agency_id == ctx.agency.pk
+            and not ControlAssessment.objects.filter(control__framework=obj).exists()
+        )
 
 
 @admin.register(ControlMapping)

@@ -422,3 +422,53 @@ def test_docs_example_files_import(db, agency_a):
     for fence, body in blocks.items():
         result = framework_file_import(upload(body, f"x.{fence}"), agency=agency_a)
         assert result.created + result.unchanged >= 3, fence
+
+
+# --- the admin ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_adam(adam):
+    adam.is_staff = True
+    adam.save(update_fields=["is_staff"])
+    return adam
+
+
+def test_admin_deletes_an_own_licensed_framework_but_never_a_reference_one(
+    client, staff_adam, agency_a
+):
+    from django.urls import reverse
+
+    own = framework_file_import(upload(ACME_CSV), agency=agency_a).framework
+    pci = Framework.objects.get(name="PCI DSS", agency=None)
+    client.force_login(staff_adam)
+    url = reverse("admin:compliance_framework_delete", args=[pci.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    assert Framework.objects.filter(pk=pci.pk).exists()
+
+    url = reverse("admin:compliance_framework_delete", args=[own.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not Framework.objects.filter(pk=own.pk).exists()
+    assert not Control.objects.filter(framework_id=own.pk).exists()
+
+
+def test_admin_keeps_a_licensed_framework_that_assessments_name(
+    client, staff_adam, carol, agency_a, web_system, ctx
+):
+    from datetime import UTC, datetime
+
+    from django.urls import reverse
+
+    own = framework_file_import(upload(ACME_CSV), agency=agency_a).framework
+    assessment_record(
+        ctx=ctx(carol, agency_a),
+        system=web_system,
+        control=own.controls.get(identifier="AU-1"),
+        status="satisfied",
+        assessed_at=datetime(2025, 1, 1, tzinfo=UTC),
+        now=datetime(2025, 2, 1, tzinfo=UTC),
+    )
+    client.force_login(staff_adam)
+    url = reverse("admin:compliance_framework_delete", args=[own.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    assert Framework.objects.filter(pk=own.pk).exists()
