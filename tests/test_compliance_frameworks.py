@@ -472,3 +472,10 @@ def test_admin_keeps_a_licensed_framework_that_assessments_name(
     url = reverse("admin:compliance_framework_delete", args=[own.pk])
     assert client.post(url, {"post": "yes"}).status_code == 403
     assert Framework.objects.filter(pk=own.pk).exists()
+
+
+def test_import_command_needs_a_file_or_shipped(db):
+    with pytest.raises(CommandError, match="Name a FILE to import, or --shipped"):
+        call_command("import_framework")
+    with pytest.raises(CommandError, match="No agency 'xyz'"):
+        call_command("import_framework", "x.csv", "--agency", "xyz")

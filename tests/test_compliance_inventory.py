@@ -665,3 +665,22 @@ def test_api_import_needs_a_file(api, carol, agency_a):
     response = api(carol).post("/api/v1/frameworks/import", {}, format="multipart")
     assert response.status_code == 400
     assert "file" in response.json()
+
+
+def test_an_agency_admin_imports_systems_and_frameworks(api, adam, agency_a):
+    systems = api(adam).post(
+        "/api/v1/systems/import", {"file": upload(HEAD + GOOD)}, format="multipart"
+    )
+    assert systems.status_code == 201
+    body = "framework,version,identifier,title\nAdmin Standard,1,S-1,One\n"
+    frameworks = api(adam).post(
+        "/api/v1/frameworks/import", {"file": upload(body)}, format="multipart"
+    )
+    assert frameworks.status_code == 201
+    assert Framework.objects.get(name="Admin Standard").agency == agency_a
+
+
+def test_anonymous_callers_get_nothing(client, db):
+    for url in ("/api/v1/systems/import", "/api/v1/frameworks/import"):
+        assert client.post(url, {}).status_code in (401, 403)
+    assert client.get("/api/v1/systems/export.csv").status_code in (401, 403)
