@@ -1,8 +1,9 @@
-"""The agency's systems and their control assessments in the admin.
+"""The agency's systems, control assessments, licensed frameworks and crosswalk rows.
 
-``Framework``, ``Control`` and ``Baseline`` are deliberately NOT registered: they are global
-reference data shared by every agency (no ``agency_path``), so no agency administrator may
-change them. Operators load and update them with ``manage.py import_catalog``.
+Frameworks and crosswalk rows are shown read-only: the reference ones (no agency: NIST from
+OSCAL, Docket's skeletons) and the agency's own licensed imports, never another agency's.
+They are changed only by their imports (``import_catalog``, ``import_framework``,
+``import_crosswalk`` and the API), which validate whole files.
 """
 
 from django.contrib import admin
@@ -11,7 +12,7 @@ from django.db.models.functions import Greatest
 
 from accounts.admin import AgencyScopedAdmin
 
-from .models import ControlAssessment, ImpactLevel, InformationSystem
+from .models import ControlAssessment, ControlMapping, Framework, ImpactLevel, InformationSystem
 
 
 @admin.register(InformationSystem)
@@ -87,4 +88,42 @@ class ControlAssessmentAdmin(AgencyScopedAdmin):
     )
     readonly_fields = fields
     ordering = ("-assessed_at", "-pk")
+    actions = None
+
+
+@admin.register(Framework)
+class FrameworkAdmin(AgencyScopedAdmin):
+    """Reference frameworks and the agency's licensed ones; read-only (see the module). The
+    agency may delete one of its own (a licence ended) while no assessment names its controls;
+    its controls and crosswalk rows go with it. Reference frameworks are never deleted here."""
+
+    allow_delete = True
+
+    list_display = ("name", "version", "agency", "source", "updated_at")
+    list_select_related = ("agency",)
+    list_filter = (("agency", RelatedOnlyFieldListFilter),)
+    search_fields = ("name", "version")
+    fields = ("name", "version", "agency", "source", "licence_note", "created_at", "updated_at")
+    readonly_fields = fields
+    ordering = ("name", "version")
+    actions = None
+
+    def can_delete_object(self, request, obj, ctx):
+        return (
+            obj.agency_id == ctx.agency.pk
+            and not ControlAssessment.objects.filter(control__framework=obj).exists()
+        )
+
+
+@admin.register(ControlMapping)
+class ControlMappingAdmin(AgencyScopedAdmin):
+    """Crosswalk rows: the reference ones and the agency's own; read-only (see the module)."""
+
+    list_display = ("source_control", "relationship", "target_control", "agency", "source")
+    list_filter = ("relationship",)
+    search_fields = ("source_control__identifier", "target_control__identifier", "note")
+    list_select_related = ("source_control", "target_control", "agency")
+    fields = ("source_control", "relationship", "target_control", "agency", "source", "note")
+    readonly_fields = fields
+    ordering = ("source_control", "target_control")
     actions = None

@@ -165,9 +165,15 @@ def system_state_as_of(
 
 
 def frameworks_visible(ctx) -> QuerySet[Framework]:
-    """The frameworks ``ctx`` may read and assess against. Every framework is global reference
-    data for now; agency-owned frameworks narrow this (the one place that decides it)."""
-    return Framework.objects.all()
+    """The frameworks the caller's agency may see: the reference ones (no agency: NIST from
+    OSCAL, the skeletons Docket ships) and those it imported under its own licence. Another
+    agency's licensed frameworks, and so their controls, never appear."""
+    return scope(Framework.objects.all(), ctx)
+
+
+def controls_visible(ctx) -> QuerySet[Control]:
+    """The controls of ``frameworks_visible(ctx)``."""
+    return scope(Control.objects.all(), ctx)
 
 
 def systems_visible(ctx: AgencyContext) -> QuerySet[InformationSystem]:

@@ -17,6 +17,7 @@ from typing import IO
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.context import AgencyContext
@@ -24,14 +25,17 @@ from accounts.errors import InvalidInput, NotFound, NotPermitted
 from accounts.models import Membership, Role
 from accounts.scoping import scope
 
-from . import oscal, selectors
+from . import documents, oscal, selectors, tabular
 from .models import (
     AssessmentMethod,
     AssessmentStatus,
+    AuthorizationStatus,
     Baseline,
     Control,
     ControlAssessment,
+    ControlMapping,
     Framework,
+    ImpactLevel,
     ImplementationStatus,
     InformationSystem,
 )
@@ -144,7 +148,7 @@ def _catalog_import(body, source, framework_name, framework_version, licence_not
     source_name = Path(source).name if isinstance(source, str | Path) else "uploaded file"
     with transaction.atomic():
         framework, created = Framework.objects.select_for_update().get_or_create(
-            name=name, version=version
+            agency=None, name=name, version=version
         )
         framework.source = f"OSCAL catalog {source_name} ({parsed.uuid})"[:500]
         if licence_note is not None:
@@ -216,7 +220,7 @@ def _profile_import(body, framework_name, framework_version):
         )
     name = framework_name or parsed.framework_name
     version = framework_version or parsed.version
-    framework = Framework.objects.filter(name=name, version=version).first()
+    framework = Framework.objects.filter(agency=None, name=name, version=version).first()
     if framework is None:
         raise InvalidInput(
             f"profile.metadata: no framework {name!r} version {version!r}; import its catalog "
@@ -297,6 +301,44 @@ def assessment_record(
     if found is None:
         raise NotFound("No such information system.")
     system = found
+    control_pk = getattr(control, "pk", control)
+    # Only controls of frameworks the agency sees: never another agency's licensed ones.
+    found_control = scope(Control.objects.all(), ctx).filter(pk=control_pk).first()
+    if found_control is None:
+        raise InvalidInput(f"No control {control_pk!r}.", field="control")
+    assessment = _assessment_build(
+        ctx=ctx,
+        system=system,
+        control=found_control,
+        status=status,
+        assessed_at=assessed_at,
+        implementation_status=implementation_status,
+        method=method,
+        finding=finding,
+        assessor=assessor,
+        now=now,
+    )
+    assessment.save()
+    return assessment
+
+
+def _assessment_build(
+    *,
+    ctx: AgencyContext,
+    system: InformationSystem,
+    control: Control,
+    status: str,
+    assessed_at: datetime,
+    implementation_status: str,
+    method: str,
+    finding: str,
+    assessor,
+    now: datetime,
+    members: set[int] | None = None,
+) -> ControlAssessment:
+    """``assessment_record``'s rules on a system and control already found in scope: the
+    unsaved assessment, or ``InvalidInput``/``NotPermitted``. ``members``: the agency's member
+    ids, when the caller checks many rows (a bulk import) and has read them once."""
     may = ctx.has_role(Role.COMPLIANCE_OFFICER) or (
         ctx.has_role(Role.ISSO) and system.pk in ctx.isso_system_ids
     )
@@ -304,15 +346,6 @@ def assessment_record(
         raise NotPermitted(
             "Only a compliance officer, or an ISSO of this system, may record its assessments."
         )
-    control_pk = getattr(control, "pk", control)
-    # Only a control of a framework the caller may see (the same answer as an absent one).
-    control = (
-        Control.objects.filter(pk=control_pk, framework__in=selectors.frameworks_visible(ctx))
-        .select_related("framework")
-        .first()
-    )
-    if control is None:
-        raise InvalidInput(f"No control {control_pk!r}.", field="control")
     if assessed_at is None or timezone.is_naive(assessed_at):
         raise InvalidInput("assessed_at needs a date, time and time zone.", field="assessed_at")
     if assessed_at > now:
@@ -328,7 +361,9 @@ def assessment_record(
     if assessor is None:
         assessor = ctx.user
     elif not isinstance(assessor, get_user_model()) or not (
-        Membership.objects.filter(user=assessor, agency=ctx.agency).exists()
+        assessor.pk in members
+        if members is not None
+        else Membership.objects.filter(user=assessor, agency=ctx.agency).exists()
     ):
         raise InvalidInput("The assessor must hold a role in the agency.", field="assessor")
 
@@ -349,5 +384,956 @@ def assessment_record(
     except ValidationError as exc:
         first_field, messages = next(iter(exc.message_dict.items()))
         raise InvalidInput(f"{first_field}: {' '.join(messages)}", field=first_field) from exc
-    assessment.save()
     return assessment
+
+
+# --- framework, crosswalk, system and assessment files (CSV, YAML) ---------------------------
+#
+# The formats are in docs/compliance-import.md. Every import reads the whole file, checks all
+# of it, then writes in one transaction: a problem anywhere is one InvalidInput naming the line
+# (CSV) or the path (YAML) and nothing is stored. Importing the same file again changes
+# nothing; a changed file updates what it names and never duplicates.
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "frameworks"
+SHIPPED_FRAMEWORKS = (
+    "cis-controls-v8.yaml",
+    "cis-kubernetes-benchmark-v1.9.yaml",
+    "pci-dss-v4.0.yaml",
+)
+SHIPPED_CROSSWALK = "crosswalk-docket.yaml"
+IMPORTER_ROLES = (Role.COMPLIANCE_OFFICER, Role.AGENCY_ADMIN)
+
+
+@dataclass
+class FileImportResult:
+    """What a file import did: rows created, updated and found unchanged (and skipped, for the
+    shipped crosswalk's rows whose framework is not loaded)."""
+
+    kind: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    framework: Framework | None = None
+
+    def as_dict(self) -> dict:
+        body = {
+            "kind": self.kind,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+        if self.skipped:
+            body["skipped"] = self.skipped
+        if self.framework is not None:
+            body["framework"] = {
+                "id": self.framework.pk,
+                "name": self.framework.name,
+                "version": self.framework.version,
+            }
+        return body
+
+    def __str__(self) -> str:
+        what = f"{self.framework}: " if self.framework is not None else ""
+        text = (
+            f"{what}{self.created} {self.kind} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged"
+        )
+        if self.skipped:
+            text += f", {self.skipped} skipped (control not loaded)"
+        return text + "."
+
+
+def _tabular_invalid(exc: tabular.TabularError) -> InvalidInput:
+    extra = {}
+    if exc.where.startswith("line "):
+        extra["line"] = int(exc.where.split()[1].rstrip(","))
+    elif exc.where:
+        extra["path"] = exc.where
+    return InvalidInput(str(exc), **extra)
+
+
+def _read_text(source, filename: str | None) -> tuple[str, str]:
+    """The file's text and format (``csv`` or ``yaml``)."""
+    try:
+        data, name = tabular.read_bytes(source)
+        text = tabular.decode(data)
+        return text, tabular.detect_format(text, filename or name)
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+
+
+def _importing_agency(ctx: AgencyContext | None, agency):
+    """The agency an import writes for: the caller's (who must be a compliance officer or
+    agency administrator there) or, from a command, the one named (``None``: reference data)."""
+    if ctx is None:
+        return agency
+    if not ctx.has_role(*IMPORTER_ROLES):
+        raise NotPermitted("Only a compliance officer or an agency administrator may import.")
+    return ctx.agency
+
+
+def framework_file_import(
+    source,
+    *,
+    ctx: AgencyContext | None = None,
+    agency=None,
+    filename: str | None = None,
+) -> FileImportResult:
+    """Import a framework from a CSV or YAML file (docs/compliance-import.md).
+
+    Through the API (``ctx``) the framework is the caller's agency's, under its licence and
+    visible only to it; from the command it is ``agency``'s, or reference data every agency sees
+    when ``agency`` is ``None``. Controls are matched by identifier within the framework
+    (``name`` + ``version`` + owner): created, updated or left as they are; controls absent from
+    the file are left alone.
+    """
+    agency = _importing_agency(ctx, agency)
+    text, fmt = _read_text(source, filename)
+    try:
+        head = documents.parse_framework(text, fmt, known_parents=_AnyParent())
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+    existing = Framework.objects.filter(agency=agency, name=head.name, version=head.version).first()
+    known = set(existing.controls.values_list("identifier", flat=True)) if existing else set()
+    try:
+        document = documents.parse_framework(text, fmt, known_parents=known)
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+    with transaction.atomic():
+        return framework_document_write(document, agency_id=getattr(agency, "pk", None))
+
+
+class _AnyParent(set):
+    """For the first pass, before the framework is known: any parent may exist already."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
+def framework_document_write(
+    document: documents.FrameworkDocument,
+    *,
+    agency_id: int | None,
+    models=None,
+) -> FileImportResult:
+    """Write a validated framework document (inside the caller's transaction). ``models``:
+    the historical models, from a data migration."""
+    framework_model, control_model = _models(models, "Framework", "Control")
+    framework, _ = framework_model.objects.select_for_update().get_or_create(
+        agency_id=agency_id, name=document.name, version=document.version
+    )
+    changed_meta = False
+    for name in ("source", "licence_note"):
+        value = getattr(document, name)
+        if value and getattr(framework, name) != value:
+            setattr(framework, name, value)
+            changed_meta = True
+    if changed_meta:
+        framework.save()
+    fields = ["label", "title", "family", "sort_key", "statement"]
+    stored = {
+        c.identifier: c
+        for c in control_model.objects.filter(framework=framework).select_related("parent")
+    }
+    pks = {identifier: c.pk for identifier, c in stored.items()}
+    result = FileImportResult(kind="controls", framework=framework)
+    for level in document.depth_levels():
+        new, changed = [], []
+        for row in level:
+            values = {
+                "label": row.label or row.identifier,
+                "title": row.title,
+                "family": row.family,
+                "sort_key": row.sort_key,
+                "statement": row.statement,
+            }
+            parent_id = pks[row.parent] if row.parent else None
+            current = stored.get(row.identifier)
+            if current is None:
+                new.append(
+                    control_model(
+                        framework=framework,
+                        identifier=row.identifier,
+                        parent_id=parent_id,
+                        **values,
+                    )
+                )
+            elif parent_id != current.parent_id or any(
+                getattr(current, k) != v for k, v in values.items()
+            ):
+                for k, v in values.items():
+                    setattr(current, k, v)
+                current.parent_id = parent_id
+                changed.append(current)
+            else:
+                result.unchanged += 1
+        for control in control_model.objects.bulk_create(new, batch_size=1000):
+            pks[control.identifier] = control.pk
+        control_model.objects.bulk_update(changed, [*fields, "parent"], batch_size=1000)
+        result.created += len(new)
+        result.updated += len(changed)
+    return result
+
+
+def shipped_frameworks_load(*, models=None) -> list[FileImportResult]:
+    """(Re)load the skeletons Docket ships as reference frameworks (data migration, command)."""
+    results = []
+    with transaction.atomic():
+        for name in SHIPPED_FRAMEWORKS:
+            text = (SHIPPED_DIR / name).read_text(encoding="utf-8")
+            document = documents.parse_framework(text, "yaml")
+            results.append(framework_document_write(document, agency_id=None, models=models))
+    return results
+
+
+def crosswalk_file_import(
+    source,
+    *,
+    ctx: AgencyContext | None = None,
+    agency=None,
+    filename: str | None = None,
+) -> FileImportResult:
+    """Import crosswalk rows (control ↔ control) from a CSV or YAML file.
+
+    Frameworks are named by name and, where several versions are visible, version; controls by
+    identifier or label (``au-2`` or ``AU-2``). An agency's rows may link reference controls and
+    its own licensed ones and only it sees them; reference rows (a command without
+    ``--agency``) link reference controls only. Rows are matched by (source control, target
+    control): created, updated (relationship, source, note) or unchanged.
+    """
+    agency = _importing_agency(ctx, agency)
+    text, fmt = _read_text(source, filename)
+    try:
+        rows = documents.parse_crosswalk(text, fmt)
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+    with transaction.atomic():
+        return crosswalk_rows_write(rows, agency_id=getattr(agency, "pk", None))
+
+
+def crosswalk_rows_write(
+    rows: list[documents.MappingRow],
+    *,
+    agency_id: int | None,
+    skip_missing: bool = False,
+    models=None,
+) -> FileImportResult:
+    """Resolve and write validated crosswalk rows (inside the caller's transaction).
+
+    ``skip_missing``: rows naming a framework or control that is not loaded are counted as
+    skipped rather than refused (the shipped crosswalk, whose NIST side waits for
+    ``import_catalog``, and a LOW catalog lacks the enhancements some rows name).
+    """
+    framework_model, control_model, mapping_model = _models(
+        models, "Framework", "Control", "ControlMapping"
+    )
+    names = {r.source_framework for r in rows} | {r.target_framework for r in rows}
+    owner = Q(agency__isnull=True) | (Q(agency_id=agency_id) if agency_id else Q(pk__in=[]))
+    frameworks: dict[str, list] = defaultdict(list)
+    for f in framework_model.objects.filter(owner, name__in=names):
+        frameworks[f.name].append(f)
+    controls: dict[int, dict[str, int]] = defaultdict(dict)
+    for pk, framework_id, identifier, label in control_model.objects.filter(
+        framework__in=[f for fs in frameworks.values() for f in fs]
+    ).values_list("pk", "framework_id", "identifier", "label"):
+        controls[framework_id].setdefault(identifier, pk)
+        if label:
+            controls[framework_id].setdefault(f"label:{label}", pk)
+
+    def resolve(row, side: str) -> int | None:
+        name = getattr(row, f"{side}_framework")
+        version = getattr(row, f"{side}_version")
+        identifier = getattr(row, f"{side}_control")
+        found = [f for f in frameworks.get(name, []) if not version or f.version == version]
+        if len(found) > 1:
+            # The agency's own licensed copy wins over a reference one of the same version.
+            own = [f for f in found if f.agency_id is not None]
+            found = own if len(own) == 1 else found
+        if not found:
+            if skip_missing:
+                return None
+            what = f"{name!r}" + (f" version {version!r}" if version else "")
+            raise InvalidInput(f"{row.where}: no framework {what}.", **_where(row.where))
+        if len(found) > 1:
+            versions = ", ".join(sorted(f.version for f in found))
+            raise InvalidInput(
+                f"{row.where}: framework {name!r} has several versions ({versions}); "
+                f"give {side}_version.",
+                **_where(row.where),
+            )
+        by_id = controls[found[0].pk]
+        pk = by_id.get(identifier) or by_id.get(f"label:{identifier}")
+        if pk is None and skip_missing:
+            return None
+        if pk is None:
+            raise InvalidInput(
+                f"{row.where}: no control {identifier!r} in {found[0]}.", **_where(row.where)
+            )
+        return pk
+
+    result = FileImportResult(kind="mappings")
+    wanted: dict[tuple[int, int], documents.MappingRow] = {}
+    for row in rows:
+        source_pk, target_pk = resolve(row, "source"), resolve(row, "target")
+        if source_pk is None or target_pk is None:
+            result.skipped += 1
+            continue
+        if source_pk == target_pk or (target_pk, source_pk) in wanted:
+            raise InvalidInput(
+                f"{row.where}: maps a control to itself or repeats another row.",
+                **_where(row.where),
+            )
+        wanted[(source_pk, target_pk)] = row
+    stored = {
+        (m.source_control_id, m.target_control_id): m
+        for m in mapping_model.objects.filter(
+            agency_id=agency_id, source_control_id__in={s for s, _ in wanted}
+        )
+    }
+    new, changed = [], []
+    for (source_pk, target_pk), row in wanted.items():
+        values = {"relationship": row.relationship, "source": row.source, "note": row.note}
+        current = stored.get((source_pk, target_pk))
+        if current is None:
+            new.append(
+                mapping_model(
+                    agency_id=agency_id,
+                    source_control_id=source_pk,
+                    target_control_id=target_pk,
+                    **values,
+                )
+            )
+        elif any(getattr(current, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(current, k, v)
+            changed.append(current)
+        else:
+            result.unchanged += 1
+    mapping_model.objects.bulk_create(new, batch_size=1000)
+    mapping_model.objects.bulk_update(changed, ["relationship", "source", "note"])
+    result.created, result.updated = len(new), len(changed)
+    return result
+
+
+def shipped_crosswalk_load(*, models=None) -> FileImportResult:
+    """(Re)load Docket's shipped crosswalk as reference rows; rows whose framework or control
+    is not loaded yet (NIST SP 800-53 before ``import_catalog``) are skipped, and loaded next
+    time."""
+    text = (SHIPPED_DIR / SHIPPED_CROSSWALK).read_text(encoding="utf-8")
+    rows = documents.parse_crosswalk(text, "yaml")
+    with transaction.atomic():
+        return crosswalk_rows_write(
+            rows,
+            agency_id=None,
+            skip_missing=True,
+            models=models,
+        )
+
+
+def _models(models, *names: str) -> list:
+    """The named model classes: the app's own, or a data migration's historical ones
+    (``models`` is then its ``apps``)."""
+    if models is None:
+        own = {"Framework": Framework, "Control": Control, "ControlMapping": ControlMapping}
+        return [own[name] for name in names]
+    return [models.get_model("compliance", name) for name in names]
+
+
+def _where(where: str) -> dict:
+    if where.startswith("line "):
+        return {"line": int(where.split()[1])}
+    return {"path": where} if where else {}
+
+
+# --- the system inventory as CSV ---------------------------------------------------------------
+
+SYSTEM_COLUMNS = [
+    "acronym",
+    "name",
+    "component",
+    "confidentiality",
+    "integrity",
+    "availability",
+    "high_value_asset",
+    "baseline_framework",
+    "baseline_version",
+    "baseline",
+    "ato_status",
+    "ato_date",
+    "ato_expires",
+    "system_owner",
+    "authorizing_official",
+    "issos",
+    "host_patterns",
+    "k8s_clusters",
+    "k8s_namespaces",
+    "image_repositories",
+]
+SYSTEM_REQUIRED = ["acronym", "name", "confidentiality", "integrity", "availability"]
+SYSTEM_LISTS = ["host_patterns", "k8s_clusters", "k8s_namespaces", "image_repositories"]
+SYSTEM_TEXT = ["name", "component", "system_owner", "authorizing_official"]
+IMPACT_TOKENS = {level.label.lower(): level.value for level in ImpactLevel}
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0", ""}
+
+
+def _row_error(row: tabular.Row, column: str, problem: str) -> InvalidInput:
+    return InvalidInput(f"{row.where}: {column}: {problem}", line=row.line, column=column)
+
+
+def systems_file_import(
+    source, *, ctx: AgencyContext | None = None, agency=None, filename: str | None = None
+) -> FileImportResult:
+    """Import the agency's system inventory from CSV (the columns of ``systems_export_csv``).
+
+    Systems are matched by acronym: created, updated or unchanged; systems absent from the file
+    are left alone, and so are the fields of columns absent from it. ``issos`` names, by
+    username, the ISSOs of the agency assigned to the system (the file decides the whole list);
+    the four selector columns are ``;``-separated lists. A compliance officer or agency
+    administrator imports through the API; the command names the agency.
+    """
+    agency = _importing_agency(ctx, agency)
+    if agency is None:
+        raise InvalidInput("Systems belong to an agency: name it.", field="agency")
+    text, _fmt = _read_text(source, filename or "systems.csv")
+    try:
+        columns, rows = tabular.csv_rows(
+            text,
+            required=SYSTEM_REQUIRED,
+            optional=[c for c in SYSTEM_COLUMNS if c not in SYSTEM_REQUIRED],
+        )
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+    present = set(columns)
+    stored = {s.acronym: s for s in InformationSystem.objects.filter(agency=agency)}
+    isso_memberships = {
+        m.user.username: m
+        for m in Membership.objects.filter(agency=agency, role=Role.ISSO).select_related("user")
+    }
+    assigned: dict[int, set[str]] = defaultdict(set)
+    for system_id, username in Membership.systems.through.objects.filter(
+        membership__agency=agency, membership__role=Role.ISSO
+    ).values_list("informationsystem_id", "membership__user__username"):
+        assigned[system_id].add(username)
+    baselines = {
+        (b.framework.name, b.framework.version, b.name): b
+        for b in Baseline.objects.filter(
+            Q(framework__agency__isnull=True) | Q(framework__agency=agency)
+        ).select_related("framework")
+    }
+
+    seen: dict[str, int] = {}
+    plan: list[tuple[InformationSystem, bool, set[str] | None]] = []
+    result = FileImportResult(kind="systems")
+    for row in rows:
+        acronym = row.get("acronym")
+        if not acronym:
+            raise _row_error(row, "acronym", "empty")
+        if acronym in seen:
+            raise _row_error(row, "acronym", f"{acronym!r} already on line {seen[acronym]}")
+        seen[acronym] = row.line
+        current = stored.get(acronym)
+        system = current or InformationSystem(agency=agency, acronym=acronym)
+        before = _system_values(system) if current else None
+        for column in SYSTEM_TEXT:
+            if column in present:
+                setattr(system, column, row.get(column))
+        for column in ("confidentiality", "integrity", "availability"):
+            token = row.get(column).lower()
+            if token not in IMPACT_TOKENS:
+                raise _row_error(row, column, f"{row.get(column)!r} is not low, moderate or high")
+            setattr(system, column, IMPACT_TOKENS[token])
+        if "high_value_asset" in present:
+            token = row.get("high_value_asset").lower()
+            if token not in YES | NO:
+                raise _row_error(row, "high_value_asset", f"{token!r} is not yes or no")
+            system.high_value_asset = token in YES
+        if "ato_status" in present:
+            token = row.get("ato_status") or AuthorizationStatus.NOT_AUTHORIZED
+            if token not in AuthorizationStatus.values:
+                allowed = ", ".join(AuthorizationStatus.values)
+                raise _row_error(row, "ato_status", f"{token!r} is not one of {allowed}")
+            system.ato_status = token
+        for column in ("ato_date", "ato_expires"):
+            if column in present:
+                setattr(system, column, _row_date(row, column))
+        for column in SYSTEM_LISTS:
+            if column in present:
+                setattr(system, column, tabular.split_list(row.get(column)))
+        if present & {"baseline_framework", "baseline_version", "baseline"}:
+            key = (row.get("baseline_framework"), row.get("baseline_version"), row.get("baseline"))
+            if not any(key):
+                system.baseline = None
+            elif key not in baselines:
+                raise _row_error(
+                    row,
+                    "baseline",
+                    f"no baseline {key[2]!r} of framework {key[0]!r} version {key[1]!r}",
+                )
+            else:
+                system.baseline = baselines[key]
+        issos = None
+        if "issos" in present:
+            issos = set(tabular.split_list(row.get("issos")))
+            unknown = sorted(issos - isso_memberships.keys())
+            if unknown:
+                raise _row_error(
+                    row,
+                    "issos",
+                    f"{', '.join(unknown)}: not an ISSO of {agency.abbreviation}",
+                )
+        try:
+            system.full_clean(exclude=["agency", "baseline"], validate_unique=False)
+        except ValidationError as exc:
+            column, messages = next(iter(exc.message_dict.items()))
+            column = "ato_expires" if column == "__all__" else column
+            raise _row_error(row, column, " ".join(messages)) from exc
+        same_issos = issos is None or (current is not None and issos == assigned[current.pk])
+        if current is not None and before == _system_values(system) and same_issos:
+            result.unchanged += 1
+            continue
+        plan.append((system, current is None, issos))
+
+    with transaction.atomic():
+        for system, created, issos in plan:
+            system.save()
+            if created:
+                result.created += 1
+            else:
+                result.updated += 1
+            if issos is not None:
+                for username, membership in isso_memberships.items():
+                    if username in issos:
+                        membership.systems.add(system)
+                    else:
+                        membership.systems.remove(system)
+    return result
+
+
+SYSTEM_FIELDS = [
+    "name",
+    "component",
+    "confidentiality",
+    "integrity",
+    "availability",
+    "high_value_asset",
+    "baseline_id",
+    "ato_status",
+    "ato_date",
+    "ato_expires",
+    "system_owner",
+    "authorizing_official",
+    *SYSTEM_LISTS,
+]
+
+
+def _system_values(system: InformationSystem) -> tuple:
+    return tuple(getattr(system, f) for f in SYSTEM_FIELDS)
+
+
+def _row_date(row: tabular.Row, column: str):
+    from datetime import date
+
+    value = row.get(column)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _row_error(row, column, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def systems_export_csv(*, ctx: AgencyContext) -> str:
+    """The system inventory as CSV, in the columns ``systems_file_import`` reads (so exporting
+    then importing changes nothing). The systems the caller may read: the whole agency's for
+    compliance officers, approving officials, administrators and auditors; an ISSO's own
+    otherwise (the rule of the inventory pages). Two queries."""
+    import csv
+    import io
+
+    from django.db.models import Prefetch
+
+    systems = scope(
+        InformationSystem.objects.select_related("baseline__framework").prefetch_related(
+            Prefetch(
+                "isso_memberships",
+                queryset=Membership.objects.filter(role=Role.ISSO).select_related("user"),
+                to_attr="isso_list",
+            )
+        ),
+        ctx,
+    ).order_by("acronym")
+    if not (ctx.sees_whole_agency or ctx.has_role(Role.AUDITOR)):
+        systems = systems.filter(pk__in=ctx.isso_system_ids)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SYSTEM_COLUMNS)
+    for s in systems:
+        baseline = s.baseline
+        writer.writerow(
+            [
+                s.acronym,
+                s.name,
+                s.component,
+                ImpactLevel(s.confidentiality).label.lower(),
+                ImpactLevel(s.integrity).label.lower(),
+                ImpactLevel(s.availability).label.lower(),
+                "yes" if s.high_value_asset else "no",
+                baseline.framework.name if baseline else "",
+                baseline.framework.version if baseline else "",
+                baseline.name if baseline else "",
+                s.ato_status,
+                s.ato_date.isoformat() if s.ato_date else "",
+                s.ato_expires.isoformat() if s.ato_expires else "",
+                s.system_owner,
+                s.authorizing_official,
+                ";".join(sorted(m.user.username for m in s.isso_list)),
+                *(";".join(getattr(s, column)) for column in SYSTEM_LISTS),
+            ]
+        )
+    return out.getvalue()
+
+
+# --- assessments in bulk: CSV and OSCAL assessment results ------------------------------------
+
+ASSESSMENT_REQUIRED = ["system", "framework", "control", "status", "assessed_at"]
+ASSESSMENT_OPTIONAL = [
+    "framework_version",
+    "implementation_status",
+    "assessor",
+    "method",
+    "finding",
+]
+OSCAL_STATE = {
+    "satisfied": AssessmentStatus.SATISFIED,
+    "not-satisfied": AssessmentStatus.OTHER_THAN_SATISFIED,
+}
+OSCAL_IMPLEMENTATION = {
+    "implemented": ImplementationStatus.IMPLEMENTED,
+    "partial": ImplementationStatus.PARTIAL,
+    "planned": ImplementationStatus.PLANNED,
+    "alternative": ImplementationStatus.ALTERNATIVE,
+    "not-applicable": ImplementationStatus.NOT_APPLICABLE,
+}
+OSCAL_METHODS = {"EXAMINE": "examine", "INTERVIEW": "interview", "TEST": "test"}
+SYSTEM_PROP = "system-acronym"
+
+
+@dataclass(frozen=True)
+class _AssessmentLine:
+    """One assessment to record, as read from a file, before the rules are applied."""
+
+    where: str
+    system: str
+    framework: str
+    framework_version: str
+    control: str
+    status: str
+    implementation_status: str
+    assessed_at: datetime
+    assessor: str
+    method: str
+    finding: str
+
+
+def parse_instant(text: str) -> datetime | None:
+    """An instant written with its offset (ISO 8601: ``2025-03-01T09:00:00-05:00``, ``…Z``) or
+    with a zone name after it (``2025-03-01 09:00 America/New_York``); ``None`` without either."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = text.strip()
+    zone = None
+    if (" " in value and "/" in value.rsplit(" ", 1)[1]) or value.endswith((" UTC", " Z")):
+        value, zone_name = value.rsplit(" ", 1)
+        try:
+            zone = ZoneInfo("UTC" if zone_name == "Z" else zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone_name!r}") from None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date and time (ISO 8601)") from None
+    if zone is not None:
+        if instant.tzinfo is not None:
+            raise ValueError(f"{text!r} gives both an offset and a zone")
+        instant = instant.replace(tzinfo=zone)
+    return None if timezone.is_naive(instant) else instant
+
+
+def assessments_file_import(
+    source,
+    *,
+    ctx: AgencyContext,
+    filename: str | None = None,
+    system: str | None = None,
+    framework: str | None = None,
+    now: datetime | None = None,
+) -> FileImportResult:
+    """Record control assessments in bulk from CSV or OSCAL assessment results (JSON).
+
+    Every row goes through ``assessment_record``'s rules (who may record for which system,
+    no future ``assessed_at``, known status tokens, the assessor a member of the agency) and the
+    control must be one of a framework the agency sees; the first row that breaks one is
+    refused with its line (CSV) or JSON path (OSCAL) and nothing is recorded. Two rows for the
+    same system, control and instant are refused. Assessments are append-only, so a row equal
+    to one already recorded (same system, control, instant, status, implementation status,
+    method, finding and assessor) counts as unchanged and is not recorded twice.
+
+    OSCAL: ``system`` (acronym) and ``framework`` (name) apply where the document does not say
+    (see docs/compliance-import.md for the mapping of findings and observations).
+    """
+    now = now if now is not None else timezone.now()
+    try:
+        data, _name = tabular.read_bytes(source)
+        text = tabular.decode(data)
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+    if text.lstrip().startswith("{"):
+        lines = _oscal_assessment_lines(text, system=system, framework=framework)
+    else:
+        lines = _csv_assessment_lines(text)
+    return _assessments_record(ctx=ctx, lines=lines, now=now)
+
+
+def _csv_assessment_lines(text: str) -> list[_AssessmentLine]:
+    try:
+        _, rows = tabular.csv_rows(text, required=ASSESSMENT_REQUIRED, optional=ASSESSMENT_OPTIONAL)
+    except tabular.TabularError as exc:
+        raise _tabular_invalid(exc) from exc
+    if not rows:
+        raise InvalidInput("line 2: no assessments: the file holds a header only.", line=2)
+    lines = []
+    for row in rows:
+        for column in ASSESSMENT_REQUIRED:
+            if not row.get(column):
+                raise _row_error(row, column, "empty")
+        try:
+            at = parse_instant(row.get("assessed_at"))
+        except ValueError as exc:
+            raise _row_error(row, "assessed_at", str(exc)) from None
+        if at is None:
+            raise _row_error(row, "assessed_at", "needs a UTC offset or a time zone name")
+        lines.append(
+            _AssessmentLine(
+                where=row.where,
+                system=row.get("system"),
+                framework=row.get("framework"),
+                framework_version=row.get("framework_version"),
+                control=row.get("control"),
+                status=row.get("status"),
+                implementation_status=row.get("implementation_status"),
+                assessed_at=at,
+                assessor=row.get("assessor"),
+                method=row.get("method"),
+                finding=row.get("finding"),
+            )
+        )
+    return lines
+
+
+def _oscal_assessment_lines(text: str, *, system, framework) -> list[_AssessmentLine]:
+    import io
+    import re
+
+    from trestle.oscal.assessment_results import AssessmentResults
+
+    try:
+        kind, body = oscal.load(io.StringIO(text))
+        if kind != "assessment-results":
+            raise oscal.OSCALError(kind, f"expected OSCAL assessment results, found {kind!r}")
+        document = oscal._validate(AssessmentResults, body, "assessment-results")
+    except oscal.OSCALError as exc:
+        raise _invalid(exc) from exc
+
+    def prop(holder, name: str) -> str:
+        for p in oscal._get(holder, "props") or []:
+            if p.name == name:
+                return p.value
+        return ""
+
+    default_system = prop(document.metadata, SYSTEM_PROP) or (system or "")
+    lines = []
+    for i, result in enumerate(document.results):
+        base = f"assessment-results.results[{i}]"
+        acronym = prop(result, SYSTEM_PROP) or default_system
+        if not acronym:
+            raise InvalidInput(
+                f"{base}: no system: give the result a '{SYSTEM_PROP}' property or name the "
+                "system with the import.",
+                path=base,
+            )
+        observations = {str(o.uuid): o for o in oscal._get(result, "observations") or []}
+        for j, finding in enumerate(oscal._get(result, "findings") or []):
+            where = f"{base}.findings[{j}]"
+            target = finding.target
+            target_type = getattr(target.type, "value", target.type)
+            if target_type not in ("objective-id", "statement-id"):
+                raise InvalidInput(
+                    f"{where}.target.type: {target_type!r}: expected objective-id or statement-id.",
+                    path=f"{where}.target.type",
+                )
+            control = re.sub(r"_(smt|obj)(\..*)?$", "", target.target_id)
+            state = getattr(target.status.state, "value", target.status.state)
+            implementation = ""
+            if oscal._get(target, "implementation_status") is not None:
+                token = getattr(
+                    target.implementation_status.state, "value", target.implementation_status.state
+                )
+                implementation = OSCAL_IMPLEMENTATION.get(token, token)
+            related = [
+                observations.get(str(r.observation_uuid))
+                for r in oscal._get(finding, "related_observations") or []
+            ]
+            if any(o is None for o in related):
+                raise InvalidInput(
+                    f"{where}.related-observations: names an observation not in the result.",
+                    path=f"{where}.related-observations",
+                )
+            collected = [o.collected for o in related if o.collected]
+            at = max(collected) if collected else (oscal._get(result, "end") or result.start)
+            methods = [
+                OSCAL_METHODS.get(str(getattr(m, "value", m)).upper(), "")
+                for o in related
+                for m in o.methods
+            ]
+            text_parts = [finding.title, (finding.description or "").strip()]
+            lines.append(
+                _AssessmentLine(
+                    where=where,
+                    system=acronym,
+                    framework=framework or "",
+                    framework_version="",
+                    control=control,
+                    status=OSCAL_STATE.get(state, state),
+                    implementation_status=implementation,
+                    assessed_at=at,
+                    assessor="",
+                    method=next((m for m in methods if m), ""),
+                    finding="\n\n".join(t for t in text_parts if t),
+                )
+            )
+    if not lines:
+        raise InvalidInput(
+            "assessment-results.results: no findings to record.", path="assessment-results.results"
+        )
+    return lines
+
+
+def _assessments_record(*, ctx: AgencyContext, lines: list[_AssessmentLine], now: datetime):
+    from . import crosswalk
+
+    def refuse(line: _AssessmentLine, problem: str) -> InvalidInput:
+        extra = _where(line.where)
+        return InvalidInput(f"{line.where}: {problem}", **extra)
+
+    systems = {
+        s.acronym: s
+        for s in scope(InformationSystem.objects.all(), ctx).filter(
+            acronym__in={line.system for line in lines}
+        )
+    }
+    frameworks = list(selectors.frameworks_visible(ctx))
+    controls: dict[int, dict[str, Control]] = defaultdict(dict)
+    for c in Control.objects.filter(framework__in=frameworks).defer("statement"):
+        controls[c.framework_id].setdefault(c.identifier, c)
+        controls[c.framework_id].setdefault(f"label:{c.label}", c)
+    members = {
+        m.user_id: m.user
+        for m in Membership.objects.filter(agency=ctx.agency).select_related("user")
+    }
+    by_username = {u.username: u for u in members.values()}
+
+    def framework_for(line: _AssessmentLine) -> Framework:
+        if line.framework:
+            found = [
+                f
+                for f in frameworks
+                if f.name == line.framework
+                and (not line.framework_version or f.version == line.framework_version)
+            ]
+        else:  # OSCAL without a framework named: the NIST SP 800-53 catalog the agency sees
+            found = [f for f in frameworks if crosswalk.scheme_of(f.name) == crosswalk.NIST]
+        if len(found) > 1:
+            own = [f for f in found if f.agency_id is not None]
+            found = own if len(own) == 1 else found
+        if not found:
+            raise refuse(line, f"framework: no framework {line.framework or 'NIST SP 800-53'!r}.")
+        if len(found) > 1:
+            raise refuse(line, "framework: several versions; name the framework_version.")
+        return found[0]
+
+    built: list[ControlAssessment] = []
+    seen: dict[tuple, str] = {}
+    for line in lines:
+        system = systems.get(line.system)
+        if system is None:
+            raise refuse(line, f"system: no system {line.system!r} in {ctx.agency.abbreviation}.")
+        framework = framework_for(line)
+        by_id = controls[framework.pk]
+        control = by_id.get(line.control) or by_id.get(f"label:{line.control}")
+        if control is None:
+            raise refuse(line, f"control: no control {line.control!r} in {framework}.")
+        assessor = None
+        if line.assessor:
+            assessor = by_username.get(line.assessor)
+            if assessor is None:
+                raise refuse(line, f"assessor: {line.assessor!r} holds no role in the agency.")
+        key = (system.pk, control.pk, line.assessed_at)
+        if key in seen:
+            raise refuse(line, f"the same system, control and time as {seen[key]}.")
+        seen[key] = line.where
+        try:
+            built.append(
+                _assessment_build(
+                    ctx=ctx,
+                    system=system,
+                    control=control,
+                    status=line.status,
+                    assessed_at=line.assessed_at,
+                    implementation_status=line.implementation_status,
+                    method=line.method,
+                    finding=line.finding,
+                    assessor=assessor,
+                    now=now,
+                    members=set(members),
+                )
+            )
+        except (InvalidInput, NotPermitted) as exc:
+            error = type(exc)(f"{line.where}: {exc.message}", **exc.extra, **_where(line.where))
+            raise error from exc
+
+    def fingerprint(a: ControlAssessment) -> tuple:
+        return (
+            a.system_id,
+            a.control_id,
+            a.assessed_at,
+            a.status,
+            a.implementation_status,
+            a.method,
+            a.finding,
+            a.assessor_id,
+        )
+
+    existing = {
+        fingerprint(a)
+        for a in ControlAssessment.objects.filter(
+            system__in={a.system_id for a in built},
+            control__in={a.control_id for a in built},
+            assessed_at__in={a.assessed_at for a in built},
+        )
+    }
+    new = [a for a in built if fingerprint(a) not in existing]
+    with transaction.atomic():
+        ControlAssessment.objects.bulk_create(new, batch_size=1000)
+    return FileImportResult(kind="assessments", created=len(new), unchanged=len(built) - len(new))
+
+
+def operator_context(agency, user=None) -> AgencyContext:
+    """The context of a management command run by an operator for ``agency``: a compliance
+    officer's reach, recorded as ``user`` (``None``: the operator, no Docket account)."""
+    if user is not None:
+        from accounts.context import context_for
+
+        return context_for(user, agency)
+    return AgencyContext(user=None, agency=agency, roles=frozenset({Role.COMPLIANCE_OFFICER}))

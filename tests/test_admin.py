@@ -22,7 +22,13 @@ from accounts.admin import AgencyScopedAdmin
 from accounts.context import SESSION_KEY
 from accounts.models import Agency, IngestToken, Membership, Role
 from accounts.services import membership_grant
-from compliance.models import Control, ControlAssessment, Framework, InformationSystem
+from compliance.models import (
+    Control,
+    ControlAssessment,
+    ControlMapping,
+    Framework,
+    InformationSystem,
+)
 from compliance.services import assessment_record
 from evidence.models import CustodyEntry, Evidence
 from evidence.services import custody_append
@@ -82,6 +88,8 @@ EXPECTED_MODELS = {
     Evidence,
     CustodyEntry,
     ControlAssessment,
+    Framework,
+    ControlMapping,
 }
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 
@@ -214,6 +222,14 @@ def _bundle(*, ctx, opener, official, editor, submitter, agency, auditor, grante
         assessed_at=NOW,
         finding=f"{title}: accounts reviewed",
         now=NOW + timedelta(hours=5),
+    )
+    licensed = Framework.objects.create(agency=agency, name=f"{title} licensed", version="1")
+    first, second = Control.objects.bulk_create(
+        Control(framework=licensed, identifier=i, title=f"{title} {i}", sort_key=i)
+        for i in ("1", "2")
+    )
+    ControlMapping.objects.create(
+        agency=agency, source_control=first, target_control=second, relationship="related"
     )
     return incident
 

@@ -13,7 +13,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.context import context_for
-from compliance import selectors
 from compliance.models import AssessmentStatus, Control, ControlAssessment, Framework
 from compliance.services import assessment_record
 
@@ -115,13 +114,12 @@ def test_state_refuses_bad_instants_by_name(api, carol, web_system, history, par
     assert response.json()["detail"].startswith(message)
 
 
-def test_state_needs_a_visible_framework(api, carol, web_system, history, monkeypatch):
+def test_state_needs_a_visible_framework(api, carol, web_system, history, agency_b):
     client = api(carol)
     missing = client.get(f"/api/v1/systems/{web_system.pk}/state/")
     assert missing.status_code == 400 and missing.json()["field"] == "framework"
-    monkeypatch.setattr(
-        selectors, "frameworks_visible", lambda ctx: Framework.objects.exclude(pk=history.pk)
-    )
+    # Another agency licensed it: invisible to FTA.
+    Framework.objects.filter(pk=history.pk).update(agency=agency_b)
     hidden = client.get(_state_url(web_system, history))
     assert hidden.status_code == 400
     assert hidden.json()["detail"] == f"framework: no framework {history.pk}."
@@ -289,12 +287,11 @@ def test_bad_assessment_is_refused_by_name(
 
 
 def test_control_of_a_framework_not_visible_cannot_be_assessed(
-    api, carol, web_system, history, monkeypatch
+    api, carol, web_system, history, agency_b
 ):
     hidden, (hidden_ac1,) = make_framework(1, name="Hidden")
-    monkeypatch.setattr(
-        selectors, "frameworks_visible", lambda ctx: Framework.objects.exclude(pk=hidden.pk)
-    )
+    # Another agency licensed it: invisible to FTA.
+    Framework.objects.filter(pk=hidden.pk).update(agency=agency_b)
     client = api(carol)
     response = client.post(
         "/api/v1/assessments/",
@@ -354,10 +351,14 @@ def test_frameworks_and_their_controls_in_catalog_order(
     client = api(carol)
     with django_assert_num_queries(4):
         body = client.get("/api/v1/frameworks/").json()
-    assert [(f["name"], f["control_count"]) for f in body["results"]] == [
+    listed = [(f["name"], f["control_count"]) for f in body["results"]]
+    # The skeletons Docket ships (CIS, PCI DSS) are listed beside the test frameworks, by name.
+    assert [row for row in listed if row[0] in {"Big", "Test framework"}] == [
         ("Big", 40),
         ("Test framework", 3),
     ]
+    assert "PCI DSS" in {name for name, _ in listed}
+    assert [name for name, _ in listed] == sorted(name for name, _ in listed)
     big = Framework.objects.get(name="Big")
     # Context (2), the framework, the count, the page.
     with django_assert_num_queries(5):

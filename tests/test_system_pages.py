@@ -431,13 +431,10 @@ def test_bad_assessment_input_is_refused_by_name(
     assert ControlAssessment.objects.count() == 3
 
 
-def test_control_of_a_framework_not_visible_is_refused(
-    login, carol, web_system, history, monkeypatch
-):
+def test_control_of_a_framework_not_visible_is_refused(login, carol, web_system, history, agency_b):
     hidden, _ = make_framework(2, name="Hidden framework")
-    monkeypatch.setattr(
-        selectors, "frameworks_visible", lambda ctx: Framework.objects.exclude(pk=hidden.pk)
-    )
+    # Another agency licensed it: invisible to FTA.
+    Framework.objects.filter(pk=hidden.pk).update(agency=agency_b)
     client = login(carol)
     response = _assess(client, hidden, control="ac-1")
     assert response.status_code == 400

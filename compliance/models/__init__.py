@@ -6,7 +6,7 @@ from .assessment import (
     ControlAssessment,
     ImplementationStatus,
 )
-from .framework import Baseline, Control, Framework
+from .framework import Baseline, Control, ControlMapping, Framework, Relationship
 from .system import AuthorizationStatus, ImpactLevel, InformationSystem
 
 __all__ = [
@@ -17,8 +17,10 @@ __all__ = [
     "Baseline",
     "Control",
     "ControlAssessment",
+    "ControlMapping",
     "Framework",
     "ImpactLevel",
     "ImplementationStatus",
     "InformationSystem",
+    "Relationship",
 ]

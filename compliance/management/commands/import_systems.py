@@ -1,0 +1,25 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.errors import InvalidInput
+from compliance.services import systems_file_import
+
+from ._agency import agency_named
+
+
+class Command(BaseCommand):
+    help = (
+        "Import the agency's system inventory from CSV (the columns export_systems writes; see "
+        "docs/compliance-import.md). Systems are matched by acronym; all or nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", metavar="FILE")
+        parser.add_argument("--agency", metavar="ABBR", required=True)
+
+    def handle(self, *args, file, agency, **options):
+        owner = agency_named(agency)
+        try:
+            result = systems_file_import(file, agency=owner)
+        except (InvalidInput, OSError) as exc:
+            raise CommandError(f"{file}: {exc}") from exc
+        self.stdout.write(f"{file}: {result}")
