@@ -7,6 +7,9 @@ from .assessment import (
     ImplementationStatus,
 )
 from .framework import Baseline, Control, Framework
+from .poam import PoamItem, PoamMilestone, PoamSeverity, PoamSource, PoamStatus
+from .risk import RiskAssessment, RiskAssessmentMethod, RiskLevel
+from .snapshot import ComplianceSnapshot, SnapshotReason
 from .system import AuthorizationStatus, ImpactLevel, InformationSystem
 
 __all__ = [
@@ -15,10 +18,20 @@ __all__ = [
     "AssessmentStatus",
     "AuthorizationStatus",
     "Baseline",
+    "ComplianceSnapshot",
     "Control",
     "ControlAssessment",
     "Framework",
     "ImpactLevel",
     "ImplementationStatus",
     "InformationSystem",
+    "PoamItem",
+    "PoamMilestone",
+    "PoamSeverity",
+    "PoamSource",
+    "PoamStatus",
+    "RiskAssessment",
+    "RiskAssessmentMethod",
+    "RiskLevel",
+    "SnapshotReason",
 ]
