@@ -123,7 +123,7 @@ def implicated_controls(ctx: AgencyContext, incident) -> list[Control]:
 def snapshots(ctx: AgencyContext, incident) -> QuerySet:
     """The incident's snapshots, newest first."""
     return (
-        scope(ComplianceSnapshot.objects.select_related("taken_by"), ctx)
+        scope(ComplianceSnapshot.objects.select_related("taken_by", "incident"), ctx)
         .filter(incident=incident)
         .order_by("-taken_at", "-pk")
     )
