@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
     path("", include("reporting.urls")),
     path("", include("incidents.urls")),
+    path("", include("compliance.urls_risk")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]
