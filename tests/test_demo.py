@@ -170,3 +170,36 @@ def test_agencies_do_not_see_each_other(demo):
     assert not compliance_view.filter(agency=other).exists()
     auditor_view = scope(Incident.objects.all(), context_for(_user("auditor"), demo))
     assert list(auditor_view.values_list("title", flat=True)) == [MAIN_TITLE]
+
+
+def test_the_main_incidents_snapshot_shows_the_state_at_the_time_not_todays(main_incident):
+    from compliance.models import ComplianceSnapshot, PoamItem
+    from compliance.selectors import system_state_as_of
+    from compliance.selectors_risk import latest_snapshot, prior_risk_assessments
+
+    compliance = context_for(_user("compliance"), main_incident.agency)
+    snap = latest_snapshot(compliance, main_incident)
+    assert snap is not None and snap.as_of == main_incident.first_detected_at
+    assert ComplianceSnapshot.objects.filter(incident=main_incident).count() == 1
+    (store,) = snap.document["systems"]
+    assert store["acronym"] == "STORE"
+    (fw,) = store["frameworks"]
+    assert fw["name"].startswith("NIST SP 800-53")
+    then = {c["label"] for c in fw["other_than_satisfied"]}
+    assert then == {"AU-9", "CM-7", "RA-5"}
+    assert fw["counts"]["not_assessed"] == 1  # SI-3 never assessed
+
+    system = main_incident.systems.get()
+    framework = system.baseline.framework
+    today = system_state_as_of(
+        ctx=compliance, system=system, framework=framework, at=timezone.now()
+    )
+    assert {c.control.label for c in today.with_status("other_than_satisfied")} == {"RA-5"}
+
+    assert [r["overall_risk"] for r in store["prior_risk_assessments"]] == ["moderate"]
+    assert len(prior_risk_assessments(compliance, main_incident)) == 1
+    open_then = {p["weakness"] for p in store["open_poam_items"]}
+    assert "Audit logs writable by the web server user" in open_then  # closed since
+    assert PoamItem.objects.filter(system=system, status="open").count() == 2
+    (from_incident,) = snap.document["poam_items_from_incident"]
+    assert len(from_incident["milestones"]) == 3

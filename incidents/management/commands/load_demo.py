@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.context import context_for
 from accounts.models import Agency, Role
 from accounts.services import agency_create, membership_grant
+from compliance.demo import compliance_demo_load
 from compliance.models import ImpactLevel, InformationSystem
 from incidents.models import (
     AttackVector,
@@ -166,6 +167,9 @@ class Scenario:
         self.overdue()
         self.other_agency(other, grants)
         self._grant_auditor(main)
+        compliance_demo_load(
+            store=self.store, case=self.case, ctx=self.ctx, incident=main, now=self.now
+        )
         return {
             "agencies": 2,
             "systems": 3,
