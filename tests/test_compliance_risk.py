@@ -25,6 +25,7 @@ from compliance.models import (
     RiskAssessment,
 )
 from compliance.oscal_poam import poam_json
+from compliance.selectors import system_state_as_of
 from compliance.selectors_risk import latest_snapshot, poam_items, prior_risk_assessments
 from compliance.services import assessment_record
 from compliance.services_risk import (
@@ -382,7 +383,12 @@ def test_snapshot_freezes_the_state_as_of_first_detection(
     }
     assert [p["weakness"] for p in system["open_poam_items"]] == ["Dormant accounts"]
     assert [r["id"] for r in system["prior_risk_assessments"]] == [prior.pk]
-    assert snap.sha256 == document_sha256(snap.document)
+    # Exactly the selector's state as of first detection, and the hash survives the round trip.
+    fw_row = Framework.objects.get(name="NIST SP 800-53")
+    state = system_state_as_of(ctx=c, system=web_system, framework=fw_row, at=DETECTED)
+    assert fw["counts"] == state.counts and fw["percentages"] == state.percentages
+    stored = ComplianceSnapshot.objects.get(pk=snap.pk)
+    assert stored.sha256 == document_sha256(stored.document) == document_sha256(snap.document)
 
 
 def test_an_assessment_recorded_after_the_incident_does_not_change_the_snapshot(
@@ -531,3 +537,41 @@ def test_crosswalk_placeholder_resolves_nist_references(nist):
     )
     assert [c.label for c in found] == ["AC-2", "AU-9"]
     assert crosswalk.controls_for_refs([]) == []
+
+
+def test_trestle_validate_accepts_the_export_and_refuses_a_broken_one(
+    nist, web_system, carol, agency_a, ctx, tmp_path
+):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    trestle = [str(Path(sys.executable).with_name("trestle"))]
+    c = ctx(carol, agency_a)
+    poam_create(
+        ctx=c,
+        system=web_system,
+        weakness="Audit logs writable",
+        source="assessment",
+        severity="high",
+        scheduled_completion=date(2026, 6, 30),
+        milestones=[("Ship logs", date(2026, 5, 1))],
+        now=NOW,
+    )
+    subprocess.run([*trestle, "init"], cwd=tmp_path, check=True, capture_output=True)  # noqa: S603 (the venv's trestle)
+
+    def validate(document) -> subprocess.CompletedProcess:
+        folder = tmp_path / "plan-of-action-and-milestones" / "fta-web"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "plan-of-action-and-milestones.json"
+        path.write_text(json.dumps(document))
+        return subprocess.run(  # noqa: S603 (the venv's trestle)
+            [*trestle, "validate", "-f", str(path)], cwd=tmp_path, capture_output=True, text=True
+        )
+
+    document = json.loads(poam_json(web_system, poam_items(c), now=NOW))
+    ok = validate(document)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    del document["plan-of-action-and-milestones"]["poam-items"]
+    assert validate(document).returncode != 0
