@@ -7,6 +7,8 @@ a service call whose refusal is shown with its own message.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -20,13 +22,30 @@ from reporting.clock import format_local
 
 from . import selectors_risk, services_risk
 from .forms_risk import CloseForm, IncidentPoamForm, MilestoneForm, PoamForm, RiskAssessmentForm
-from .models import Control, ControlAssessment, PoamStatus
+from .models import (
+    AuthorizationStatus,
+    Control,
+    ControlAssessment,
+    PoamSeverity,
+    PoamStatus,
+    RiskLevel,
+)
 
 STATUS_TAG = {
     PoamStatus.OPEN: "bg-secondary-dark",
     PoamStatus.CLOSED: "bg-green",
     PoamStatus.RISK_ACCEPTED: "bg-gold text-ink",
 }
+RISK_LABELS = dict(RiskLevel.choices)
+SEVERITY_LABELS = dict(PoamSeverity.choices)
+POAM_LABELS = dict(PoamStatus.choices)
+ATO_LABELS = dict(AuthorizationStatus.choices)
+FILTERS = [
+    ("open", "Open"),
+    ("closed", "Closed"),
+    ("risk_accepted", "Risk accepted"),
+    ("all", "All"),
+]
 STATUS_LABELS = {
     "satisfied": "Satisfied",
     "other_than_satisfied": "Other than satisfied",
@@ -159,12 +178,8 @@ def poam_list(request, ctx, acronym):
             **_system_context(ctx, system),
             "rows": [_item_row(i, tz) for i in items],
             "show": show,
-            "filters": [
-                ("open", "Open"),
-                ("closed", "Closed"),
-                ("risk_accepted", "Risk accepted"),
-                ("all", "All"),
-            ],
+            "filters": FILTERS,
+            "show_label": dict(FILTERS)[show].lower(),
             "oscal_url": reverse("api-system-poam-oscal", args=[system.pk]),
         },
     )
@@ -278,6 +293,14 @@ def _incident(ctx, number):
     return selectors_risk.visible_incident(ctx, number)
 
 
+def _poam_labels(p: dict) -> dict:
+    return {
+        **p,
+        "severity_label": SEVERITY_LABELS.get(p["severity"], p["severity"]),
+        "status_label": POAM_LABELS.get(p["status"], p["status"]),
+    }
+
+
 def _present(snapshot, tz):
     """The snapshot document, with local times and labels for the template."""
     doc = snapshot.document
@@ -302,11 +325,29 @@ def _present(snapshot, tz):
             {**c, "status_label": STATUS_LABELS.get(c["status"], c["status"])}
             for c in s.get("implicated_controls", [])
         ]
-        systems.append({**s, "frameworks": frameworks, "implicated": implicated})
+        risks = [
+            {
+                **r,
+                "conducted_local": format_local(datetime.fromisoformat(r["conducted_at"]), tz),
+                "risk_label": RISK_LABELS.get(r["overall_risk"], r["overall_risk"]),
+            }
+            for r in s.get("prior_risk_assessments", [])
+        ]
+        status = s.get("authorization", {}).get("status", "")
+        systems.append(
+            {
+                **s,
+                "frameworks": frameworks,
+                "implicated": implicated,
+                "risks": risks,
+                "poams": [_poam_labels(p) for p in s.get("open_poam_items", [])],
+                "authorization_label": ATO_LABELS.get(status, status),
+            }
+        )
     return {
         "snapshot": snapshot,
         "systems": systems,
-        "from_incident": doc.get("poam_items_from_incident", []),
+        "from_incident": [_poam_labels(p) for p in doc.get("poam_items_from_incident", [])],
         "taken_local": format_local(snapshot.taken_at, tz),
         "as_of_local": format_local(snapshot.as_of, tz),
         "basis": "first detected"
