@@ -182,6 +182,20 @@ def test_outsider_gets_404_everywhere(api, bob, carol, web_system, incident, age
         "/api/v1/compliance-snapshots/",
     ):
         assert client.get(url).json()["count"] == 0, url
+    for url in ("/api/v1/risk-assessments/", "/api/v1/poam-items/"):
+        # Another agency's system id answers exactly like an id that does not exist.
+        mine, missing = (client.get(url, {"system": pk}) for pk in (web_system.pk, 999999))
+        assert mine.status_code == missing.status_code == 200, url
+        assert (
+            mine.json()
+            == missing.json()
+            == {
+                "count": 0,
+                "next": None,
+                "previous": None,
+                "results": [],
+            }
+        )
     for url, body in (
         (f"/api/v1/poam-items/{item.pk}/close/", {"note": "x"}),
         (

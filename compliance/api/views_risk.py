@@ -1,6 +1,7 @@
 """Risk assessment, POA&M and compliance snapshot endpoints. Querysets are scoped; writes are
 service calls (``compliance.services_risk``), whose refusals become 400/403/404/409."""
 
+import django_filters
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +26,25 @@ from .serializers_risk import (
 )
 
 
+class RiskAssessmentFilter(django_filters.FilterSet):
+    # A number, not a model choice: an id of another agency's system filters to nothing
+    # rather than answering differently from an id that does not exist.
+    system = django_filters.NumberFilter(field_name="system_id", help_text="System id.")
+
+    class Meta:
+        model = RiskAssessment
+        fields = ["system", "overall_risk"]
+
+
+class PoamItemFilter(django_filters.FilterSet):
+    system = django_filters.NumberFilter(field_name="system_id", help_text="System id.")
+    incident = django_filters.CharFilter(field_name="incident__number", help_text="Number.")
+
+    class Meta:
+        model = PoamItem
+        fields = ["system", "status", "severity", "source", "incident"]
+
+
 class RiskAssessmentViewSet(
     ScopedQuerysetMixin,
     mixins.ListModelMixin,
@@ -38,7 +58,7 @@ class RiskAssessmentViewSet(
     queryset = RiskAssessment.objects.select_related("system", "recorded_by")
     serializer_class = RiskAssessmentSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-    filterset_fields = ["system", "overall_risk"]
+    filterset_class = RiskAssessmentFilter
     ordering = ["-conducted_at", "-pk"]
 
     def create(self, request, *args, **kwargs):
@@ -68,7 +88,7 @@ class PoamItemViewSet(
 
     queryset = PoamItem.objects.all()
     serializer_class = PoamItemSerializer
-    filterset_fields = ["system", "status", "severity", "source"]
+    filterset_class = PoamItemFilter
     ordering = ["scheduled_completion", "pk"]
 
     def get_queryset(self):

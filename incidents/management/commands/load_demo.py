@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.context import context_for
 from accounts.models import Agency, Role
 from accounts.services import agency_create, membership_grant
-from compliance.demo import compliance_demo_load
+from compliance.demo_risk import compliance_demo_load
 from compliance.models import ImpactLevel, InformationSystem
 from incidents.models import (
     AttackVector,
