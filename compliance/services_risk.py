@@ -251,6 +251,37 @@ def poam_milestone_add(
 
 
 @transaction.atomic
+def poam_milestone_complete(
+    *, ctx: AgencyContext, milestone, completed_on: date | None = None, now: datetime | None = None
+) -> PoamMilestone:
+    """Mark a milestone of an open POA&M item done on ``completed_on`` (today in the agency's
+    zone by default; never in the future)."""
+    now = _now(now)
+    found = (
+        scope(PoamMilestone.objects.select_related("item"), ctx)
+        .filter(pk=getattr(milestone, "pk", milestone))
+        .first()
+    )
+    if found is None:
+        from accounts.errors import NotFound
+
+        raise NotFound("No such milestone.")
+    item = _writable_item(ctx, found.item_id, "change its POA&M")
+    if not item.is_open:
+        raise Conflict(f"POA&M item {item.pk} is {item.get_status_display().lower()}.")
+    today = now.astimezone(ctx.agency.tz).date()
+    completed_on = completed_on or today
+    _date("completed_on", completed_on)
+    if completed_on > today:
+        raise InvalidInput("completed_on cannot be in the future.", field="completed_on")
+    if found.completed_on is not None:
+        raise Conflict(f"The milestone was already completed on {found.completed_on}.")
+    found.completed_on = completed_on
+    found.save(update_fields=["completed_on"])
+    return found
+
+
+@transaction.atomic
 def poam_close(
     *,
     ctx: AgencyContext,

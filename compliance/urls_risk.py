@@ -18,6 +18,11 @@ urlpatterns = [
     path(f"{SYSTEM}/poam/new/", views.poam_create, name="poam-create"),
     path("poam/<int:pk>/", views.poam_detail, name="poam-detail"),
     path("poam/<int:pk>/milestones/", views.poam_milestone_add, name="poam-milestone-add"),
+    path(
+        "poam/<int:pk>/milestones/<int:milestone_pk>/done/",
+        views.poam_milestone_complete,
+        name="poam-milestone-complete",
+    ),
     path("poam/<int:pk>/close/", views.poam_close, name="poam-close"),
     path(f"incidents/{NUMBER}/compliance/", views.incident_compliance, name="incident-compliance"),
     path(

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.errors import InvalidInput
+from accounts.errors import Conflict, InvalidInput
 from accounts.models import Role
 from incidents.views import _apply_service_error, with_context
 from reporting.clock import format_local
@@ -243,6 +243,7 @@ def _render_poam(request, ctx, pk, *, milestone_form=None, close_form=None, stat
             "milestones": list(item.milestones.all()),
             "controls": list(item.controls.all()),
             "milestone_form": milestone_form if item.is_open and may_write else None,
+            "may_complete": item.is_open and may_write,
             "close_form": close_form if item.is_open and (may_write or may_accept) else None,
         },
         status=status,
@@ -267,6 +268,20 @@ def poam_milestone_add(request, ctx, pk):
             messages.success(request, "Milestone added.")
             return redirect(reverse("poam-detail", args=[pk]))
     return _render_poam(request, ctx, pk, milestone_form=form, status=400)
+
+
+@with_context
+@require_POST
+def poam_milestone_complete(request, ctx, pk, milestone_pk):
+    if not selectors_risk.poam_items(ctx).filter(pk=pk, milestones__pk=milestone_pk).exists():
+        raise Http404("No such milestone.")
+    try:
+        services_risk.poam_milestone_complete(ctx=ctx, milestone=milestone_pk)
+    except (InvalidInput, Conflict) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Milestone marked done.")
+    return redirect(reverse("poam-detail", args=[pk]))
 
 
 @with_context

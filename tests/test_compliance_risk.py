@@ -575,3 +575,29 @@ def test_trestle_validate_accepts_the_export_and_refuses_a_broken_one(
     assert ok.returncode == 0, ok.stdout + ok.stderr
     del document["plan-of-action-and-milestones"]["poam-items"]
     assert validate(document).returncode != 0
+
+
+def test_a_milestone_is_marked_done_once_and_never_in_the_future(web_system, alice, agency_a, ctx):
+    from compliance.services_risk import poam_milestone_complete
+
+    c = ctx(alice, agency_a)
+    item = poam_create(
+        ctx=c,
+        system=web_system,
+        weakness="W",
+        source="scan",
+        severity="low",
+        scheduled_completion=date(2026, 6, 30),
+        milestones=[("Patch", date(2026, 5, 1)), ("Rescan", date(2026, 5, 8))],
+        now=NOW,
+    )
+    first, second = item.milestones.order_by("due_date")
+    with pytest.raises(InvalidInput, match="completed_on cannot be in the future"):
+        poam_milestone_complete(ctx=c, milestone=first, completed_on=date(2026, 4, 2), now=NOW)
+    done = poam_milestone_complete(ctx=c, milestone=first, now=NOW)
+    assert done.completed_on == date(2026, 4, 1)  # today in New York at NOW
+    with pytest.raises(Conflict, match="already completed"):
+        poam_milestone_complete(ctx=c, milestone=first, now=NOW)
+    poam_close(ctx=c, item=item, note="Done.", now=NOW)
+    with pytest.raises(Conflict):
+        poam_milestone_complete(ctx=c, milestone=second, now=NOW)

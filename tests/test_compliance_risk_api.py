@@ -100,6 +100,14 @@ def test_create_list_and_close_poam_items(api, carol, olivia, web_system, incide
         format="json",
     )
     assert added.status_code == 201
+    done = client.post(
+        f"/api/v1/poam-items/{item['id']}/milestones/{added.json()['id']}/done/",
+        {"completed_on": "2026-03-31"},
+        format="json",
+    )
+    assert done.status_code == 200 and done.json()["completed_on"] == "2026-03-31"
+    missing = client.post(f"/api/v1/poam-items/{item['id']}/milestones/999999/done/")
+    assert missing.status_code == 404
     refused = client.post(
         f"/api/v1/poam-items/{item['id']}/close/",
         {"status": "risk_accepted", "note": "fine"},
@@ -198,6 +206,7 @@ def test_outsider_gets_404_everywhere(api, bob, carol, web_system, incident, age
         )
     for url, body in (
         (f"/api/v1/poam-items/{item.pk}/close/", {"note": "x"}),
+        (f"/api/v1/poam-items/{item.pk}/milestones/{item.milestones.get().pk}/done/", {}),
         (
             f"/api/v1/poam-items/{item.pk}/milestones/",
             {"description": "x", "due_date": "2026-05-01"},

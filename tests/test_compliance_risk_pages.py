@@ -104,6 +104,11 @@ def test_open_a_poam_item_add_a_milestone_and_close_it(client, carol, web_system
     assert added.status_code == 302
     bad = client.post(f"{detail}milestones/", {"description": "", "due_date": "x"})
     assert bad.status_code == 400
+    milestone = item.milestones.get()
+    assert "Mark done" in client.get(detail).content.decode()
+    assert client.post(f"{detail}milestones/{milestone.pk}/done/").status_code == 302
+    milestone.refresh_from_db()
+    assert milestone.completed_on is not None
     closed = client.post(f"{detail}close/", {"status": "closed", "note": "Accounts disabled."})
     assert closed.status_code == 302
     item.refresh_from_db()
@@ -215,6 +220,7 @@ def test_outsider_gets_404_on_every_page(client, bob, carol, web_system, inciden
     for url, body in (
         (f"/poam/{item.pk}/milestones/", {"description": "x", "due_date": "2026-05-01"}),
         (f"/poam/{item.pk}/close/", {"status": "closed", "note": "x"}),
+        (f"/poam/{item.pk}/milestones/{item.milestones.get().pk}/done/", {}),
         (f"/incidents/{incident.number}/compliance/snapshot/", {}),
         (
             f"/incidents/{incident.number}/compliance/poam/",
@@ -224,6 +230,7 @@ def test_outsider_gets_404_on_every_page(client, bob, carol, web_system, inciden
         assert client.post(url, body).status_code == 404, url
     item.refresh_from_db()
     assert item.is_open and item.milestones.count() == 1
+    assert item.milestones.get().completed_on is None
     assert ComplianceSnapshot.objects.count() == 1
 
 

@@ -62,6 +62,10 @@ class PoamMilestoneSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["id", "completed_on"]
 
 
+class PoamMilestoneDoneSerializer(StrictFieldsMixin, serializers.Serializer):
+    completed_on = serializers.DateField(required=False)
+
+
 class PoamItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A POA&M item with its related controls (ids) and milestones."""
 

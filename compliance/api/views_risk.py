@@ -21,6 +21,7 @@ from .serializers_risk import (
     ComplianceSnapshotSummarySerializer,
     PoamCloseSerializer,
     PoamItemSerializer,
+    PoamMilestoneDoneSerializer,
     PoamMilestoneSerializer,
     RiskAssessmentSerializer,
 )
@@ -131,6 +132,26 @@ class PoamItemViewSet(
             ctx=request.agency_context, item=item, **body.validated_data
         )
         return Response(PoamMilestoneSerializer(milestone).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: PoamMilestoneSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"milestones/(?P<milestone_pk>\d+)/done",
+        serializer_class=PoamMilestoneSerializer,
+    )
+    def milestone_done(self, request, pk=None, milestone_pk=None):
+        """Mark a milestone done today (agency zone), or on ``completed_on`` if given."""
+        item = self.get_object()
+        milestone = item.milestones.filter(pk=milestone_pk).first()
+        if milestone is None:
+            return Response({"detail": "No such milestone."}, status=status.HTTP_404_NOT_FOUND)
+        body = PoamMilestoneDoneSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        done = services_risk.poam_milestone_complete(
+            ctx=request.agency_context, milestone=milestone, **body.validated_data
+        )
+        return Response(PoamMilestoneSerializer(done).data)
 
 
 @extend_schema(
