@@ -601,3 +601,78 @@ def test_a_milestone_is_marked_done_once_and_never_in_the_future(web_system, ali
     poam_close(ctx=c, item=item, note="Done.", now=NOW)
     with pytest.raises(Conflict):
         poam_milestone_complete(ctx=c, milestone=second, now=NOW)
+
+
+# --- the demo's compliance history -----------------------------------------------------------
+
+
+def test_demo_history_leaves_controls_weak_at_the_incident_and_fixes_some_after(
+    web_system, hr_system, alice, carol, agency_a, ctx
+):
+    from django.utils import timezone
+
+    from compliance.demo_risk import compliance_demo_load
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    incident = incident_open_at(alice, agency_a, web_system, now)
+    people = {"isso": ctx(alice, agency_a), "compliance": ctx(carol, agency_a)}
+    compliance_demo_load(store=web_system, case=hr_system, ctx=people, incident=incident, now=now)
+
+    web_system.refresh_from_db()
+    assert web_system.baseline.framework.name.startswith("NIST SP 800-53")
+    snap = latest_snapshot(people["compliance"], incident)
+    (store,) = snap.document["systems"]
+    (fw,) = store["frameworks"]
+    assert {c["label"] for c in fw["other_than_satisfied"]} == {"AU-9", "CM-7", "RA-5"}
+    assert fw["counts"]["not_assessed"] == 1  # SI-3 never assessed
+    today = system_state_as_of(
+        ctx=people["compliance"],
+        system=web_system,
+        framework=web_system.baseline.framework,
+        at=now,
+    )
+    assert {c.control.label for c in today.with_status("other_than_satisfied")} == {"RA-5"}
+
+
+def test_demo_keeps_an_existing_history_as_it_is(
+    nist, web_system, hr_system, alice, carol, agency_a, ctx
+):
+    from django.utils import timezone
+
+    from compliance.demo_risk import compliance_demo_load
+    from compliance.models import ControlAssessment
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    _, controls, _ = nist
+    people = {"isso": ctx(alice, agency_a), "compliance": ctx(carol, agency_a)}
+    assessment_record(
+        ctx=people["compliance"],
+        system=web_system,
+        control=controls["au-9"],
+        status=S.OTHER_THAN_SATISFIED,
+        assessed_at=now - timedelta(days=30),
+        now=now,
+    )
+    incident = incident_open_at(alice, agency_a, web_system, now)
+    compliance_demo_load(store=web_system, case=hr_system, ctx=people, incident=incident, now=now)
+
+    assert ControlAssessment.objects.count() == 1
+    web_system.refresh_from_db()
+    assert web_system.baseline is None
+    labels = {c.label for i in PoamItem.objects.filter(system=web_system) for c in i.controls.all()}
+    assert labels == {"AU-9"}  # RA-5 and CM-2 are not in that framework
+    assert latest_snapshot(people["compliance"], incident) is not None
+
+
+def incident_open_at(user, agency, system, now):
+    from accounts.context import context_for
+    from incidents.services import incident_open
+
+    return incident_open(
+        ctx=context_for(user, agency),
+        title="Compromised store-frontend pod",
+        systems=[system.pk],
+        identified_at=now - timedelta(hours=6),
+        first_detected_at=now - timedelta(hours=6, minutes=4),
+        now=now - timedelta(hours=5, minutes=50),
+    )
