@@ -248,3 +248,26 @@ def test_poam_list_page_query_count_is_constant(
     # base.html, the session saved (with its savepoint and release): whatever the count
     with django_assert_num_queries(12):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_risk_assessment_page_query_count_is_constant(
+    client, carol, web_system, agency_a, ctx, django_assert_num_queries, count
+):
+    for _ in range(count):
+        risk_assessment_record(
+            ctx=ctx(carol, agency_a),
+            system=web_system,
+            conducted_at=DETECTED,
+            assessor="A",
+            method="qualitative",
+            overall_risk="low",
+            summary="s",
+        )
+    client.force_login(carol)
+    url = f"/systems/{web_system.acronym}/risk-assessments/"
+    client.get(url)
+    # session, user, memberships 2, system, assessments (with system and recorder), the
+    # agencies of base.html, the session saved (with its savepoint and release)
+    with django_assert_num_queries(10):
+        assert client.get(url).status_code == 200
