@@ -293,6 +293,7 @@ def incident_transition(
     Side effects: ``dismiss`` needs a reason (``note``) and withdraws every open obligation;
     ``close`` is refused while an obligation is still open (meet or waive it first).
     """
+    from compliance.services_risk import snapshot_on_transition
     from reporting.models import Obligation
     from reporting.services import obligations_sync
 
@@ -340,6 +341,7 @@ def incident_transition(
     )
     if transition == "dismiss":
         obligations_sync(incident=incident, actor=ctx.user, now=now, reason="incident dismissed")
+    snapshot_on_transition(ctx=ctx, incident=incident, transition=transition, now=now)
     return incident
 
 

@@ -170,3 +170,43 @@ def test_agencies_do_not_see_each_other(demo):
     assert not compliance_view.filter(agency=other).exists()
     auditor_view = scope(Incident.objects.all(), context_for(_user("auditor"), demo))
     assert list(auditor_view.values_list("title", flat=True)) == [MAIN_TITLE]
+
+
+def test_the_main_incidents_snapshot_shows_the_state_at_the_time_not_todays(main_incident):
+    from compliance.models import Framework, PoamItem
+    from compliance.selectors import system_state_as_of
+    from compliance.selectors_risk import latest_snapshot, prior_risk_assessments
+
+    compliance = context_for(_user("compliance"), main_incident.agency)
+    snap = latest_snapshot(compliance, main_incident)
+    assert snap is not None and snap.as_of == main_incident.first_detected_at
+    (store,) = snap.document["systems"]
+    assert store["acronym"] == "STORE" and store["frameworks"]
+    system = main_incident.systems.get()
+    for fw in store["frameworks"]:
+        framework = Framework.objects.get(name=fw["name"], version=fw["version"])
+        then = system_state_as_of(
+            ctx=compliance,
+            system=system,
+            framework=framework,
+            at=snap.as_of,
+            known_at=snap.taken_at,
+        )
+        assert fw["counts"] == then.counts
+    now = timezone.now()
+    changed = False
+    for fw in store["frameworks"]:
+        framework = Framework.objects.get(name=fw["name"], version=fw["version"])
+        today = system_state_as_of(ctx=compliance, system=system, framework=framework, at=now)
+        changed |= today.counts != fw["counts"]
+    assert changed, "the state as of the incident should differ from today's"
+
+    assert [r["overall_risk"] for r in store["prior_risk_assessments"]] == ["moderate"]
+    assert len(prior_risk_assessments(compliance, main_incident)) == 1
+    assert "Audit logs writable by the web server user" in {
+        p["weakness"]
+        for p in store["open_poam_items"]  # open then, closed since
+    }
+    assert PoamItem.objects.filter(system=system, status="open").count() == 2
+    (from_incident,) = snap.document["poam_items_from_incident"]
+    assert len(from_incident["milestones"]) == 3

@@ -7,6 +7,9 @@ from .assessment import (
     ImplementationStatus,
 )
 from .framework import Baseline, Control, ControlMapping, Framework, Relationship
+from .poam import PoamItem, PoamMilestone, PoamSeverity, PoamSource, PoamStatus
+from .risk import RiskAssessment, RiskAssessmentMethod, RiskLevel
+from .snapshot import ComplianceSnapshot, SnapshotReason
 from .system import AuthorizationStatus, ImpactLevel, InformationSystem
 
 __all__ = [
@@ -15,6 +18,7 @@ __all__ = [
     "AssessmentStatus",
     "AuthorizationStatus",
     "Baseline",
+    "ComplianceSnapshot",
     "Control",
     "ControlAssessment",
     "ControlMapping",
@@ -22,5 +26,14 @@ __all__ = [
     "ImpactLevel",
     "ImplementationStatus",
     "InformationSystem",
+    "PoamItem",
+    "PoamMilestone",
+    "PoamSeverity",
+    "PoamSource",
+    "PoamStatus",
     "Relationship",
+    "RiskAssessment",
+    "RiskAssessmentMethod",
+    "RiskLevel",
+    "SnapshotReason",
 ]

@@ -124,6 +124,8 @@ DOCKET_EVIDENCE_MAX_BYTES = env.int("DOCKET_EVIDENCE_MAX_BYTES", default=10 * 10
 DOCKET_EVIDENCE_MAX_DECOMPRESSED_BYTES = env.int(
     "DOCKET_EVIDENCE_MAX_DECOMPRESSED_BYTES", default=4 * 1024**3
 )
+# Risk assessment reports and other compliance documents (same storage as evidence).
+DOCKET_DOCUMENT_MAX_BYTES = env.int("DOCKET_DOCUMENT_MAX_BYTES", default=100 * 1024**2)
 # Multipart files above 2.5 MiB go to temporary files, never memory; the raw PUT upload reads
 # the request stream in chunks. The temporary folder must have room for the largest upload.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

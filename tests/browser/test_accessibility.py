@@ -54,7 +54,50 @@ PAGES = [
         "carol",
     ),
     ("incident-timeline", lambda w: f"/incidents/{w.major.number}/timeline/", "carol"),
+    ("risk-assessments", lambda w: _risk_assessment(w), "carol"),
+    ("risk-assessment-form", "/systems/FTA-WEB/risk-assessments/new/", "alice"),
+    ("poam-list", lambda w: _poam_item(w) and "/systems/FTA-WEB/poam/", "carol"),
+    ("poam-form", "/systems/FTA-WEB/poam/new/", "alice"),
+    ("poam-detail", lambda w: f"/poam/{_poam_item(w).pk}/", "alice"),
+    ("incident-compliance", lambda w: f"/incidents/{w.major.number}/compliance/", "alice"),
 ]
+
+
+def _poam_item(world):
+    """A POA&M item with a milestone on the major incident's system (for the POA&M pages)."""
+    from datetime import date
+
+    from compliance.services_risk import poam_create
+
+    incident = world.major
+    return poam_create(
+        ctx=context_for(incident.created_by, incident.agency),
+        system=incident.systems.get(),
+        weakness="Audit logs writable by the web server user",
+        source="incident",
+        severity="high",
+        scheduled_completion=date(2026, 6, 30),
+        milestones=[("Ship logs off-host", date(2026, 5, 1))],
+        incident=incident,
+    )
+
+
+def _risk_assessment(world) -> str:
+    """A risk assessment of the major incident's system; the URL of its list."""
+    from compliance.services_risk import risk_assessment_record
+
+    incident = world.major
+    system = incident.systems.get()
+    risk_assessment_record(
+        ctx=context_for(incident.created_by, incident.agency),
+        system=system,
+        conducted_at=incident.identified_at - timedelta(days=40),
+        assessor="Acme Assessors LLC",
+        method="qualitative",
+        overall_risk="moderate",
+        summary="Internet-facing store; moderate residual risk.",
+    )
+    return f"/systems/{system.acronym}/risk-assessments/"
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from accounts.context import context_for
 from accounts.models import Agency, Role
 from accounts.services import agency_create, membership_grant
 from compliance.demo import compliance_demo
+from compliance.demo_risk import compliance_demo_load
 from compliance.models import ImpactLevel, InformationSystem
 from incidents import sysdig_demo
 from incidents.models import (
@@ -170,6 +171,9 @@ class Scenario:
         self.other_agency(other, grants)
         self._grant_auditor(main)
         compliance_demo(ctx=self.ctx["compliance"], systems=[self.store, self.case], now=self.now)
+        compliance_demo_load(
+            store=self.store, case=self.case, ctx=self.ctx, incident=main, now=self.now
+        )
         return {
             "agencies": 2,
             "systems": 3,

@@ -1,0 +1,48 @@
+"""Compliance snapshots: the compliance state of an incident's affected systems at the time of
+the incident, frozen when it was confirmed and again whenever a report is being drafted.
+
+A snapshot is a JSON document (``document``, versioned by ``schema_version``) with the SHA-256
+of its canonical JSON (``compliance.snapshot.canonical_json``): reports quote it and can prove
+what they quoted. Append-only: the model refuses updates and deletes and on PostgreSQL a
+trigger refuses them too.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from accounts.append_only import AppendOnlyModel
+
+
+class SnapshotReason(models.TextChoices):
+    CONFIRMED = "confirmed", "Incident confirmed"
+    ON_DEMAND = "on_demand", "Taken on demand"
+
+
+class ComplianceSnapshot(AppendOnlyModel):
+    """The affected systems' compliance state as of ``as_of`` (the incident's first-detected
+    time), as Docket knew it at ``taken_at``."""
+
+    agency_path = "incident__agency"
+    incident_path = "incident"
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.PROTECT, related_name="compliance_snapshots"
+    )
+    schema_version = models.PositiveSmallIntegerField()
+    taken_at = models.DateTimeField()
+    as_of = models.DateTimeField()
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    reason = models.CharField(max_length=16, choices=SnapshotReason.choices)
+    document = models.JSONField()
+    sha256 = models.CharField(max_length=64)
+
+    append_only_message = "Compliance snapshots are append-only."
+
+    class Meta:
+        ordering = ["-taken_at", "-pk"]
+        indexes = [models.Index(fields=["incident", "-taken_at"], name="snapshot_incident_taken")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} snapshot as of {self.as_of:%Y-%m-%d %H:%M}Z"

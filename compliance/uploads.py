@@ -1,0 +1,106 @@
+"""Documents streamed to storage with their SHA-256 computed on the way (risk assessment reports).
+
+One pass over the bytes: each chunk read is counted against the size limit, hashed and written
+to storage under a name of our making. Anything that goes wrong deletes what was written, so a
+rejected upload leaves no file. (Evidence has its own,
+richer chain in ``evidence.services``; this is the small version for documents that need no
+format validation.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from accounts.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1 << 20
+DEFAULT_MAX_BYTES = 100 << 20
+
+
+def max_document_bytes() -> int:
+    return getattr(settings, "DOCKET_DOCUMENT_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    name: str
+    sha256: str
+    size: int
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Hashing:
+    """The source as storage reads it, counted and hashed chunk by chunk."""
+
+    def __init__(self, source, limit: int):
+        self.source, self.limit = source, limit
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(CHUNK_SIZE if size is None or size < 0 else size)
+        if not chunk:
+            return b""
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise _TooLarge
+        self.digest.update(chunk)
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset == 0 and whence == 0 and self.size == 0:
+            return 0  # storages rewind before reading: nothing was read yet
+        raise OSError("an upload stream cannot seek")
+
+
+class _HashingFile(File):
+    DEFAULT_CHUNK_SIZE = CHUNK_SIZE
+
+
+def discard(name: str | None) -> None:
+    if not name:
+        return
+    try:
+        default_storage.delete(name)
+    except Exception:  # cleanup must not hide the error being raised
+        logger.exception("Could not delete %s after a failed upload", name)
+
+
+def store_hashed(fileobj, *, folder: str, field: str = "document") -> StoredDocument:
+    """Stream ``fileobj`` to ``folder/<random>`` in the default storage; its SHA-256 and size.
+
+    Refuses an empty file and one over ``DOCKET_DOCUMENT_MAX_BYTES`` (``InvalidInput`` naming
+    ``field``); on any error, including a source that fails mid-read, nothing stays in storage.
+    The caller deletes the stored file with ``discard`` if its own transaction fails afterwards.
+    """
+    limit = max_document_bytes()
+    hashing = _Hashing(fileobj, limit)
+    name = f"{folder}/{uuid.uuid4().hex}"
+    kept = False
+    try:
+        try:
+            name = default_storage.save(name, _HashingFile(hashing, name=name))
+        except _TooLarge:
+            raise InvalidInput(
+                f"{field}: the file is larger than the limit of {limit} bytes; nothing was kept.",
+                field=field,
+            ) from None
+        if hashing.size == 0:
+            raise InvalidInput(f"{field}: the file is empty.", field=field)
+        kept = True
+        return StoredDocument(name=name, sha256=hashing.digest.hexdigest(), size=hashing.size)
+    finally:
+        if not kept:
+            discard(name)
