@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
     path("", include("reporting.urls")),
     path("", include("incidents.urls")),
+    path("", include("evidence.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]
