@@ -744,8 +744,13 @@ class _Intake:
             reason = formats.kind_mismatch(self.kind, formats.FormatInfo(guess))
             raise _Rejected(InvalidInput(f"Declared kind {self.kind!r} rejected. {reason}"))
 
+    closed = False
+
     def seekable(self) -> bool:
         return False  # S3 uploads (s3transfer) then read it as a stream, in parts
+
+    def readable(self) -> bool:
+        return True
 
     def seek(self, offset: int, whence: int = 0) -> int:
         if offset == 0 and whence == 0 and self.size == 0:
