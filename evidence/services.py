@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
+import threading
 import unicodedata
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -677,6 +680,47 @@ class _Rejected(Exception):
         self.error = error
 
 
+class _BackgroundHash:
+    """A hashlib digest computed in a thread of its own. hashlib releases the GIL while it
+    hashes a large buffer, so SHA-256 and MD5 run beside each other and beside the reading
+    of the request and the writing to storage (on one thread the two digests cost more than
+    the rest of an upload together). The chunk objects are shared, not copied; at most
+    ``WAITING`` of them wait, so memory stays bounded."""
+
+    WAITING = 4
+
+    def __init__(self, name: str):
+        self._hash = hashlib.new(name, usedforsecurity=name != "md5")
+        self._queue: queue.Queue = queue.Queue(self.WAITING)
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._hash.update(chunk)
+
+    def update(self, chunk) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name=f"evidence-{self._hash.name}", daemon=True
+            )
+            self._thread.start()
+        self._queue.put(chunk if isinstance(chunk, bytes) else bytes(chunk))
+
+    def stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        self.stop()
+        return self._hash.hexdigest()
+
+
+def _stop_hashes(hashes) -> None:
+    for digest in hashes:
+        digest.stop()
+
+
 class _Intake:
     """The source as storage reads it: every chunk is counted against the limit, hashed and
     inspected on its way through."""
@@ -686,8 +730,10 @@ class _Intake:
         self.limit = limit
         self.kind = kind
         self.size = 0
-        self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sha256 = _BackgroundHash("sha256")
+        self.md5 = _BackgroundHash("md5")
+        # However the upload ends (done, rejected, storage error), the hash threads end too.
+        weakref.finalize(self, _stop_hashes, (self.sha256, self.md5))
         self.inspector: formats.Inspector | None = formats.Inspector(
             max_decompressed=max_decompressed
         )
@@ -695,6 +741,13 @@ class _Intake:
         self.guess_checked = False
 
     def read(self, size: int = -1) -> bytes:
+        try:
+            return self._read(size)
+        except _Rejected:
+            _stop_hashes((self.sha256, self.md5))
+            raise
+
+    def _read(self, size: int) -> bytes:
         try:
             chunk = self.source.read(CHUNK_SIZE if size is None or size < 0 else size)
         except Exception as exc:
