@@ -536,16 +536,36 @@ def may_offer_transfer(ctx: AgencyContext, evidence: Evidence, holder=None) -> b
 
 
 def transfer_candidates(ctx: AgencyContext, evidence: Evidence, holder=None) -> list:
-    """Members of the item's agency who could receive it (they see its incident)."""
+    """Members of the item's agency who could receive it: those who see its incident, by the
+    rules of ``accounts.scoping`` read from their memberships in a fixed number of queries
+    (``transfer_offer`` checks the one chosen through ``scope`` itself)."""
+    from accounts.context import AGENCY_WIDE_ROLES
+    from incidents.models import AuditorGrant
+
     holder = holder if holder is not None else custodian(evidence)
-    users = {
-        m.user
-        for m in Membership.objects.filter(agency=ctx.agency).select_related("user")
-        if m.user_id != holder.pk and m.user.is_active
-    }
-    return sorted(
-        (u for u in users if _sees(u, ctx.agency, evidence)), key=lambda u: u.get_username()
-    )
+    incident = evidence.incident
+    systems = set(incident.systems.values_list("pk", flat=True))
+    granted = set(AuditorGrant.objects.filter(incident=incident).values_list("user_id", flat=True))
+    seeing = {}
+    for m in (
+        Membership.objects.filter(agency=incident.agency_id, user__is_active=True)
+        .exclude(user=holder)
+        .select_related("user")
+        .prefetch_related("systems")
+    ):
+        sees = (
+            m.role in AGENCY_WIDE_ROLES
+            or (
+                m.role == Role.ISSO
+                and (
+                    incident.created_by_id == m.user_id or systems & {s.pk for s in m.systems.all()}
+                )
+            )
+            or (m.role == Role.AUDITOR and m.user_id in granted)
+        )
+        if sees:
+            seeing[m.user_id] = m.user
+    return sorted(seeing.values(), key=lambda u: u.get_username())
 
 
 def _sees(user, agency, evidence: Evidence) -> bool:

@@ -337,3 +337,22 @@ def test_api_actions_answer_404_to_an_outsider(api, alice, bob, carol, ctx, agen
         assert client.post(url, body, format="json").status_code == 404, url
     assert client.get(f"/api/v1/evidence/{stored.pk}/transfers").status_code == 404
     assert _actions(stored) == ["upload"]
+
+
+def test_transfer_candidates_are_exactly_the_members_who_see_the_incident(
+    ctx, alice, carol, olivia, adam, audrey, bob, agency_a, hr_system, incident, stored
+):
+    from accounts.services import membership_grant
+    from incidents.services import auditor_grant
+
+    from .factories import UserFactory
+
+    other_isso = UserFactory(username="ivan")
+    membership_grant(user=other_isso, agency=agency_a, role="isso", systems=[hr_system])
+    names = [u.username for u in services.transfer_candidates(ctx(alice, agency_a), stored)]
+    assert names == ["adam", "carol", "olivia"]  # not alice (holds it), audrey, ivan, bob
+    auditor_grant(ctx=ctx(adam, agency_a), incident=incident, user=audrey)
+    candidates = services.transfer_candidates(ctx(alice, agency_a), stored)
+    assert [u.username for u in candidates] == ["adam", "audrey", "carol", "olivia"]
+    for user in (carol, olivia, adam, audrey, other_isso, bob):  # the same rules as scope()
+        assert (user in candidates) == services._sees(user, agency_a, stored), user
