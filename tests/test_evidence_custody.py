@@ -356,3 +356,25 @@ def test_transfer_candidates_are_exactly_the_members_who_see_the_incident(
     assert [u.username for u in candidates] == ["adam", "audrey", "carol", "olivia"]
     for user in (carol, olivia, adam, audrey, other_isso, bob):  # the same rules as scope()
         assert (user in candidates) == services._sees(user, agency_a, stored), user
+
+
+def test_api_item_read_is_a_view_entry_and_the_list_is_not(api, carol, stored):
+    client = api(carol)
+    assert client.get("/api/v1/evidence/").json()["count"] == 1
+    assert _actions(stored) == ["upload"]
+    assert client.get(f"/api/v1/evidence/{stored.pk}/").status_code == 200
+    entry = stored.custody.order_by("seq").last()
+    assert (entry.action, entry.actor, entry.data) == ("view", carol, {"what": "record"})
+
+
+def test_transfers_list_query_count_is_pinned(
+    api, ctx, alice, carol, olivia, adam, agency_a, stored, django_assert_num_queries
+):
+    for receiver in (carol, olivia, adam):
+        offer = services.transfer_offer(ctx=ctx(alice, agency_a), evidence=stored, to_user=receiver)
+        services.transfer_decline(ctx=ctx(receiver, agency_a), transfer=offer)
+    client = api(alice)
+    client.get(f"/api/v1/evidence/{stored.pk}/transfers")  # warm the agency context
+    with django_assert_num_queries(4):
+        body = client.get(f"/api/v1/evidence/{stored.pk}/transfers").json()
+    assert [t["to_person"] for t in body] == ["carol", "olivia", "adam"]

@@ -172,12 +172,19 @@ class EvidenceListView(generics.ListAPIView):
 
 
 class EvidenceDetailView(generics.RetrieveAPIView):
+    """One item; reading it is a ``view`` custody entry, as opening its page is."""
+
     serializer_class = EvidenceSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Evidence.objects.none()
         return _evidence_queryset(self.request)
+
+    def retrieve(self, request, *args, **kwargs):
+        evidence = self.get_object()
+        services.evidence_view(ctx=request.agency_context, evidence=evidence)
+        return Response(self.get_serializer(evidence).data)
 
 
 class EvidenceDownloadView(APIView):
