@@ -161,7 +161,9 @@ def _render_item(request, ctx, ev, *, status=200, action_error=None, forms=None)
             "details": details,
             "block_counts": sorted((details.get("block_counts") or {}).items()),
             "other_details": sorted(
-                (k, v) for k, v in details.items() if k not in ("block_counts", "version")
+                (k.replace("_", " ").capitalize(), v)
+                for k, v in details.items()
+                if k not in ("block_counts", "version")
             ),
             "uploaded_local": format_local(ev.uploaded_at, tz),
             "collected_local": format_local(ev.collected_at, tz) if ev.collected_at else "",
