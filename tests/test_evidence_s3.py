@@ -179,3 +179,15 @@ def test_upload_refused_mid_stream_aborts_its_multipart_upload(s3, api, alice, i
         )
     assert _keys(s3) == [] and _unfinished(s3) == []
     assert not Evidence.objects.exists()
+
+
+def test_missing_object_fails_verification_and_the_download(
+    s3, api, alice, ctx, agency_a, incident
+):
+    raw = shared_file("scap", "raw.scap").read_bytes()
+    assert _raw(api(alice), incident, raw, filename="raw.scap", kind="scap").status_code == 201
+    ev = Evidence.objects.get()
+    s3.delete_object(Bucket=BUCKET, Key=ev.storage_name)
+    result = services.evidence_verify(ctx=ctx(alice, agency_a), evidence=ev)
+    assert not result.ok and result.problems == ["the stored file is missing"]
+    assert api(alice).get(f"/api/v1/evidence/{ev.pk}/download").status_code == 409
