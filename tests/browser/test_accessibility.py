@@ -38,11 +38,11 @@ PAGES = [
     ("incident-list", "/incidents/", "carol"),
     ("incident-detail-major", lambda w: f"/incidents/{w.major.number}/", "carol"),
     ("incident-create", "/incidents/new/", "alice"),
+    ("incident-evidence", lambda w: f"/incidents/{_ev(w).incident.number}/evidence/", "alice"),
+    ("evidence-detail", lambda w: f"/evidence/{_ev(w).pk}/", "olivia"),
     ("determination-form", lambda w: f"/incidents/{w.triage.number}/determination/", "olivia"),
     ("calendar-settings", "/calendar/", "carol"),
     ("triage-queue", "/triage/", "carol"),
-    ("incident-evidence", lambda w: f"/incidents/{_ev(w).incident.number}/evidence/", "alice"),
-    ("evidence-detail", lambda w: f"/evidence/{_ev(w).pk}/", "olivia"),
 ]
 
 
