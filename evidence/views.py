@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.errors import DocketError, InvalidInput, NotFound, NotPermitted
@@ -23,6 +24,7 @@ from incidents.views import _forbidden, with_context
 from reporting.clock import format_local
 
 from . import services
+from .api.views import MULTIPART_SLACK
 from .errors import IntegrityFailure, TooLarge
 from .forms import TransferForm, UploadForm, WithdrawForm
 from .models import CustodyEntry, CustodyTransfer, Evidence, Kind, TransferState
@@ -57,8 +59,33 @@ def _to_item(ev) -> object:
 # --- an incident's evidence ---------------------------------------------------------------
 
 
+@csrf_exempt  # checked below: csrf_protect on every path that reads the body
+def incident_evidence(request, number):
+    """GET: the incident's evidence (and the upload form for uploaders). POST: upload one
+    file. A body declared over the limit is refused before anything parses it (the CSRF
+    check would otherwise spool the whole multipart body to disk first); it is not acted on,
+    so it needs no CSRF token."""
+    limit = services.max_upload_bytes()
+    if request.method == "POST" and _declared_length(request) > limit + MULTIPART_SLACK:
+        return _refuse_too_large(request, number, limit=limit)
+    return _incident_evidence(request, number)
+
+
 @with_context
-def incident_evidence(request, ctx, number):
+def _refuse_too_large(request, ctx, number, *, limit):
+    incident = _incident(ctx, number)
+    if not ctx.has_role(*services.UPLOADERS):
+        return _forbidden(request, "Only an ISSO or a compliance officer may upload evidence.")
+    form = UploadForm(tz=ctx.agency.tz)  # unbound (the body is not read), with one error
+    form.full_clean()
+    form.cleaned_data = {}
+    form.add_error("file", f"The upload is larger than the limit of {filesizeformat(limit)}.")
+    return _render_list(request, ctx, incident, form, status=413)
+
+
+@csrf_protect
+@with_context
+def _incident_evidence(request, ctx, number):
     incident = _incident(ctx, number)
     may_upload = ctx.has_role(*services.UPLOADERS)
     tz = ctx.agency.tz
@@ -89,7 +116,18 @@ def incident_evidence(request, ctx, number):
         status = 400
     elif may_upload:
         form = UploadForm(tz=tz)
+    return _render_list(request, ctx, incident, form, status=status)
 
+
+def _declared_length(request) -> int:
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+def _render_list(request, ctx, incident, form, *, status=200):
+    tz = ctx.agency.tz
     items = [
         {
             "ev": ev,

@@ -296,3 +296,31 @@ def test_outsider_gets_404_on_every_evidence_page(
 def test_incident_page_links_to_its_evidence(login, carol, incident):
     page = login(carol).get(f"/incidents/{incident.number}/").content.decode()
     assert f'href="/incidents/{incident.number}/evidence/"' in page
+
+
+def test_upload_declared_over_the_limit_is_refused_before_the_body_is_parsed(
+    login, alice, incident, settings, media, monkeypatch
+):
+    from django.http import multipartparser
+
+    def never(self):
+        raise AssertionError("the multipart body was parsed")
+
+    monkeypatch.setattr(multipartparser.MultiPartParser, "parse", never)
+    settings.DOCKET_EVIDENCE_MAX_BYTES = 1000
+    response = login(alice).post(
+        f"/incidents/{incident.number}/evidence/", _form(b"x" * (3 << 20), name="big.bin")
+    )
+    assert response.status_code == 413
+    assert "larger than the limit of 1000" in response.content.decode()
+    assert not Evidence.objects.exists() and stored_files(media) == []
+
+
+def test_upload_form_still_needs_its_csrf_token(alice, incident, capture):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(f"/incidents/{incident.number}/evidence/", _form(capture))
+    assert response.status_code == 403
+    assert not Evidence.objects.exists()
