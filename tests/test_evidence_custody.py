@@ -378,3 +378,28 @@ def test_transfers_list_query_count_is_pinned(
     with django_assert_num_queries(4):
         body = client.get(f"/api/v1/evidence/{stored.pk}/transfers").json()
     assert [t["to_person"] for t in body] == ["carol", "olivia", "adam"]
+
+
+def test_api_multipart_over_the_limit_is_refused_before_a_session_csrf_check_parses_it(
+    alice, incident, settings, monkeypatch
+):
+    from django.http import multipartparser
+    from rest_framework.test import APIClient
+
+    def never(self):
+        raise AssertionError("the multipart body was parsed")
+
+    monkeypatch.setattr(multipartparser.MultiPartParser, "parse", never)
+    settings.DOCKET_EVIDENCE_MAX_BYTES = 1000
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(alice)  # a browser session: DRF checks its CSRF token
+    upload = io.BytesIO(b"x" * (3 << 20))
+    upload.name = "big.bin"
+    response = client.post(
+        f"/api/v1/incidents/{incident.number}/evidence/",
+        {"file": upload, "kind": "other"},
+        format="multipart",
+    )
+    assert response.status_code == 413
+    assert "limit of 1000 bytes" in response.json()["detail"]
+    assert not Evidence.objects.exists()

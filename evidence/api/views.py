@@ -76,13 +76,21 @@ class IncidentEvidenceView(generics.ListAPIView):
         incident = _incident(self.request, self.kwargs["number"])
         return _evidence_queryset(self.request).filter(incident=incident).order_by("pk")
 
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: a session client's CSRF check reads request.POST, which
+        # would parse (and spool to disk) the whole multipart body first.
+        if request.method == "POST":
+            length = _content_length(request)
+            limit = services.max_upload_bytes()
+            if length is not None and length > limit + MULTIPART_SLACK:
+                raise TooLarge(
+                    f"The upload is larger than the limit of {limit} bytes.", limit=limit
+                )
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(request=MultipartUploadSerializer, responses={201: EvidenceSerializer})
     def post(self, request, number):
         incident = _incident(request, number)
-        length = _content_length(request)
-        limit = services.max_upload_bytes()
-        if length is not None and length > limit + MULTIPART_SLACK:
-            raise TooLarge(f"The upload is larger than the limit of {limit} bytes.", limit=limit)
         body = MultipartUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         uploaded = body.validated_data["file"]
