@@ -164,6 +164,9 @@ class Scenario:
         self.waived()
         main = self.main()
         self.overdue()
+        from evidence.demo import evidence_demo  # its own slice's demo data
+
+        evidence_demo(**self.ctx, incident=main, now=self.now)
         self.other_agency(other, grants)
         self._grant_auditor(main)
         return {
