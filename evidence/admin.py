@@ -54,6 +54,9 @@ class EvidenceAdmin(AgencyScopedAdmin):
         "description",
         "uploaded_at",
         "uploaded_by",
+        "withdrawn_at",
+        "withdrawn_by",
+        "withdrawn_reason",
     )
     readonly_fields = fields
     inlines = (CustodyEntryInline,)

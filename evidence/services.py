@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
+import threading
 import unicodedata
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,16 +29,17 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.context import AgencyContext
-from accounts.errors import InvalidInput, NotFound, NotPermitted
+from accounts.context import AgencyContext, AgencyContextError, context_for
+from accounts.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from accounts.models import Membership, Role
 from accounts.scoping import scope
 from incidents.captures import capture_commands_after_upload
 from incidents.models import Incident
+from reporting.clock import format_local
 
 from . import formats, ledger
 from .errors import IntegrityFailure, TooLarge, UploadInterrupted
-from .models import Action, CustodyEntry, Evidence, Kind
+from .models import Action, CustodyEntry, CustodyTransfer, Evidence, Kind, TransferState
 
 logger = logging.getLogger(__name__)
 
@@ -205,9 +209,54 @@ def ledger_verify() -> list[CheckResult]:
 # --- stored files ------------------------------------------------------------------------------
 
 
+def _s3_object(name: str):
+    """The boto3 object behind ``name`` when the storage is django-storages' S3Storage."""
+    storage = getattr(default_storage, "_wrapped", default_storage)
+    if not hasattr(storage, "bucket") or not hasattr(storage, "_normalize_name"):
+        return None
+    from storages.utils import clean_name
+
+    return storage.bucket.Object(storage._normalize_name(clean_name(name)))
+
+
+class _S3Stream:
+    """An S3 object's body read as it arrives (django-storages' ``S3File`` would first copy
+    the whole object into a temporary file)."""
+
+    def __init__(self, obj):
+        from botocore.exceptions import ClientError
+
+        try:
+            self.body = obj.get()["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(obj.key) from exc
+            raise
+
+    def read(self, size: int = -1) -> bytes:
+        return self.body.read(None if size is None or size < 0 else size)
+
+    def close(self) -> None:
+        self.body.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_stored(name: str):
+    """A stored file opened for streaming reads, whatever the storage."""
+    obj = _s3_object(name)
+    if obj is not None:
+        return _S3Stream(obj)
+    return default_storage.open(name, "rb")
+
+
 def _hash_stored(name: str) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
-    with default_storage.open(name, "rb") as fh:
+    with open_stored(name) as fh:
         while chunk := fh.read(CHUNK_SIZE):
             digest.update(chunk)
             size += len(chunk)
@@ -347,7 +396,301 @@ def evidence_open(
         location=f"{_storage_label()}:{ev.storage_name}",
         data={"sha256_verified": actual},
     )
-    return VerifyingFile(default_storage.open(ev.storage_name, "rb"), ev)
+    return VerifyingFile(open_stored(ev.storage_name), ev)
+
+
+# --- access, verification, export, withdrawal ----------------------------------------------
+
+WITHDRAWERS = (Role.APPROVING_OFFICIAL,)
+
+
+def _in_scope(ctx: AgencyContext, evidence: Evidence, *, lock: bool = False) -> Evidence:
+    queryset = Evidence.objects.select_related("incident__agency", "uploaded_by")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    ev = scope(queryset, ctx).filter(pk=evidence.pk).first()
+    if ev is None:
+        raise NotFound("No such evidence.")
+    return ev
+
+
+def evidence_view(*, ctx: AgencyContext, evidence: Evidence, now: datetime | None = None):
+    """Record that ``ctx.user`` looked at the item's record (its page: metadata, hashes,
+    ledger). The file is not read; reading it goes through ``evidence_open``."""
+    ev = _in_scope(ctx, evidence)
+    return custody_append(
+        evidence=ev,
+        action=Action.VIEW,
+        actor=ctx.user,
+        ctx=ctx,
+        at=_now(now),
+        note="Record viewed (metadata, hashes and ledger).",
+        data={"what": "record"},
+    )
+
+
+def evidence_verify(
+    *, ctx: AgencyContext, evidence: Evidence, now: datetime | None = None
+) -> CheckResult:
+    """Re-hash the stored file now, on request of anyone who sees the item; the result is a
+    ``verify`` custody entry either way (a failure also alerts the agency administrators)."""
+    now = _now(now)
+    ev = _in_scope(ctx, evidence)
+    problem, actual = _stored_problem(ev)
+    if problem:
+        _record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
+        return CheckResult(ev, False, [problem])
+    custody_append(
+        evidence=ev,
+        action=Action.VERIFY,
+        actor=ctx.user,
+        ctx=ctx,
+        at=now,
+        note="SHA-256 and size match the upload.",
+        data={"ok": True, "sha256": actual},
+    )
+    return CheckResult(ev, True, [])
+
+
+def custody_export(
+    *,
+    ctx: AgencyContext,
+    evidence: Evidence,
+    destination: str,
+    package: str = "",
+    now: datetime | None = None,
+) -> CustodyEntry:
+    """Record that the item is copied out of Docket (into an evidence package, to an outside
+    party): an ``export`` entry naming where it went, written only after the stored file was
+    re-hashed and found intact. Withdrawn items are not exported."""
+    now = _now(now)
+    if not destination or not destination.strip():
+        raise InvalidInput("Say where the item is exported to.", field="destination")
+    ev = _in_scope(ctx, evidence)
+    if ev.withdrawn:
+        raise Conflict(f"Evidence {ev.pk} was withdrawn; it is not exported.")
+    problem, actual = _stored_problem(ev)
+    if problem:
+        _record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
+        raise IntegrityFailure(f"Evidence {ev.pk} failed verification ({problem}); not exported.")
+    return custody_append(
+        evidence=ev,
+        action=Action.EXPORT,
+        actor=ctx.user,
+        ctx=ctx,
+        at=now,
+        note=f"Exported to {destination.strip()}.",
+        location=destination.strip()[:500],
+        data={"sha256_verified": actual, "package": package},
+    )
+
+
+def evidence_withdraw(
+    *, ctx: AgencyContext, evidence: Evidence, reason: str, now: datetime | None = None
+) -> Evidence:
+    """An approving official withdraws the item, with a reason: it keeps its file and ledger
+    but is left out of new reports and evidence packages. Once only."""
+    now = _now(now)
+    if not ctx.has_role(*WITHDRAWERS):
+        raise NotPermitted("Only an approving official may withdraw evidence.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A reason for the withdrawal is required.", field="reason")
+    with transaction.atomic():
+        ev = _in_scope(ctx, evidence, lock=True)
+        if ev.withdrawn:
+            raise Conflict(
+                f"Evidence {ev.pk} was already withdrawn "
+                f"({format_local(ev.withdrawn_at, ev.incident.agency.tz)})."
+            )
+        ev.withdrawn_at, ev.withdrawn_by, ev.withdrawn_reason = now, ctx.user, reason
+        ev.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_reason"])
+        custody_append(
+            evidence=ev,
+            action=Action.WITHDRAW,
+            actor=ctx.user,
+            ctx=ctx,
+            at=now,
+            note=reason,
+        )
+    return ev
+
+
+# --- transfer of custody -----------------------------------------------------------------
+
+
+def custodian(evidence: Evidence):
+    """Who holds the item now: the receiver of its last acknowledged transfer, else its
+    uploader. Read from the ledger, which is the record of custody."""
+    last = (
+        CustodyEntry.objects.filter(evidence_id=evidence.pk, action=Action.TRANSFER)
+        .order_by("-seq")
+        .select_related("to_person")
+        .first()
+    )
+    return last.to_person if last is not None else evidence.uploaded_by
+
+
+def may_offer_transfer(ctx: AgencyContext, evidence: Evidence, holder=None) -> bool:
+    holder = holder if holder is not None else custodian(evidence)
+    return ctx.has_role(Role.AGENCY_ADMIN) or holder.pk == ctx.user.pk
+
+
+def transfer_candidates(ctx: AgencyContext, evidence: Evidence, holder=None) -> list:
+    """Members of the item's agency who could receive it: those who see its incident, by the
+    rules of ``accounts.scoping`` read from their memberships in a fixed number of queries
+    (``transfer_offer`` checks the one chosen through ``scope`` itself)."""
+    from accounts.context import AGENCY_WIDE_ROLES
+    from incidents.models import AuditorGrant
+
+    holder = holder if holder is not None else custodian(evidence)
+    incident = evidence.incident
+    systems = set(incident.systems.values_list("pk", flat=True))
+    granted = set(AuditorGrant.objects.filter(incident=incident).values_list("user_id", flat=True))
+    seeing = {}
+    for m in (
+        Membership.objects.filter(agency=incident.agency_id, user__is_active=True)
+        .exclude(user=holder)
+        .select_related("user")
+        .prefetch_related("systems")
+    ):
+        sees = (
+            m.role in AGENCY_WIDE_ROLES
+            or (
+                m.role == Role.ISSO
+                and (
+                    incident.created_by_id == m.user_id or systems & {s.pk for s in m.systems.all()}
+                )
+            )
+            or (m.role == Role.AUDITOR and m.user_id in granted)
+        )
+        if sees:
+            seeing[m.user_id] = m.user
+    return sorted(seeing.values(), key=lambda u: u.get_username())
+
+
+def _sees(user, agency, evidence: Evidence) -> bool:
+    try:
+        theirs = context_for(user, agency)
+    except AgencyContextError:
+        return False
+    return scope(Evidence.objects.all(), theirs).filter(pk=evidence.pk).exists()
+
+
+def transfer_offer(
+    *,
+    ctx: AgencyContext,
+    evidence: Evidence,
+    to_user,
+    note: str = "",
+    now: datetime | None = None,
+) -> CustodyTransfer:
+    """Offer custody of the item to ``to_user`` (a member of the same agency who sees the
+    incident). Only the current custodian or an agency administrator may; one pending offer
+    per item. Custody does not change until the receiver acknowledges."""
+    now = _now(now)
+    with transaction.atomic():
+        ev = _in_scope(ctx, evidence, lock=True)
+        holder = custodian(ev)
+        if not may_offer_transfer(ctx, ev, holder):
+            raise NotPermitted(
+                f"Only the current custodian ({_person(holder)}) or an agency administrator may "
+                "transfer custody."
+            )
+        if to_user is None or not _sees(to_user, ev.incident.agency, ev):
+            raise InvalidInput(
+                "The receiver must be a member of this agency who can see the incident.",
+                field="to_user",
+            )
+        if to_user.pk == holder.pk:
+            raise InvalidInput(f"{_person(holder)} already holds the item.", field="to_user")
+        if ev.transfers.filter(state=TransferState.PENDING).exists():
+            raise Conflict("A transfer of this item is already awaiting acknowledgement.")
+        return CustodyTransfer.objects.create(
+            evidence=ev,
+            from_person=holder,
+            to_person=to_user,
+            requested_by=ctx.user,
+            requested_at=now,
+            note=(note or "").strip(),
+        )
+
+
+def _pending(ctx: AgencyContext, transfer: CustodyTransfer) -> CustodyTransfer:
+    found = (
+        scope(CustodyTransfer.objects.select_for_update(of=("self",)), ctx)
+        .filter(pk=transfer.pk)
+        .select_related("evidence", "from_person", "to_person", "requested_by")
+        .first()
+    )
+    if found is None:
+        raise NotFound("No such transfer.")
+    if found.state != TransferState.PENDING:
+        raise Conflict(f"This transfer was already {found.get_state_display().lower()}.")
+    return found
+
+
+def transfer_accept(
+    *, ctx: AgencyContext, transfer: CustodyTransfer, note: str = "", now: datetime | None = None
+) -> CustodyEntry:
+    """The receiver acknowledges: custody passes, and the ledger gets a ``transfer`` entry
+    from → to, with the acknowledging receiver as its actor."""
+    now = _now(now)
+    with transaction.atomic():
+        offer = _pending(ctx, transfer)
+        if offer.to_person_id != ctx.user.pk:
+            raise NotPermitted("Only the receiver may acknowledge a transfer.")
+        ev = _in_scope(ctx, offer.evidence, lock=True)
+        if custodian(ev).pk != offer.from_person_id:
+            raise Conflict("Custody changed since the offer; it can no longer be acknowledged.")
+        offer.state, offer.decided_at, offer.decided_by = TransferState.ACCEPTED, now, ctx.user
+        offer.decision_note = (note or "").strip()
+        offer.save(update_fields=["state", "decided_at", "decided_by", "decision_note"])
+        words = [f"Custody from {_person(offer.from_person)} to {_person(offer.to_person)}"]
+        if offer.requested_by_id != offer.from_person_id:
+            words.append(f"offered by {_person(offer.requested_by)}")
+        text = ", ".join(words) + "."
+        for extra in (offer.note, offer.decision_note):
+            if extra:
+                text += f" {extra}"
+        return custody_append(
+            evidence=ev,
+            action=Action.TRANSFER,
+            actor=ctx.user,
+            ctx=ctx,
+            at=now,
+            note=text,
+            from_person=offer.from_person,
+            to_person=offer.to_person,
+            data={
+                "transfer": offer.pk,
+                "offered_by": offer.requested_by.get_username(),
+                "offered_at": ledger.entry_fields(at=offer.requested_at)["at"],
+            },
+        )
+
+
+def transfer_decline(
+    *, ctx: AgencyContext, transfer: CustodyTransfer, note: str = "", now: datetime | None = None
+) -> CustodyTransfer:
+    """The receiver declines, or the one who offered (or an agency administrator) withdraws
+    the offer: nothing changes hands and the ledger is untouched."""
+    now = _now(now)
+    with transaction.atomic():
+        offer = _pending(ctx, transfer)
+        if offer.to_person_id == ctx.user.pk:
+            offer.state = TransferState.DECLINED
+        elif offer.requested_by_id == ctx.user.pk or ctx.has_role(Role.AGENCY_ADMIN):
+            offer.state = TransferState.CANCELLED
+        else:
+            raise NotPermitted(
+                "Only the receiver, the one who offered or an agency administrator may decline "
+                "or cancel a transfer."
+            )
+        offer.decided_at, offer.decided_by = now, ctx.user
+        offer.decision_note = (note or "").strip()
+        offer.save(update_fields=["state", "decided_at", "decided_by", "decision_note"])
+        return offer
 
 
 # --- upload ----------------------------------------------------------------------------------
@@ -356,6 +699,47 @@ def evidence_open(
 class _Rejected(Exception):
     def __init__(self, error):
         self.error = error
+
+
+class _BackgroundHash:
+    """A hashlib digest computed in a thread of its own. hashlib releases the GIL while it
+    hashes a large buffer, so SHA-256 and MD5 run beside each other and beside the reading
+    of the request and the writing to storage (on one thread the two digests cost more than
+    the rest of an upload together). The chunk objects are shared, not copied; at most
+    ``WAITING`` of them wait, so memory stays bounded."""
+
+    WAITING = 4
+
+    def __init__(self, name: str):
+        self._hash = hashlib.new(name, usedforsecurity=name != "md5")
+        self._queue: queue.Queue = queue.Queue(self.WAITING)
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._hash.update(chunk)
+
+    def update(self, chunk) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name=f"evidence-{self._hash.name}", daemon=True
+            )
+            self._thread.start()
+        self._queue.put(chunk if isinstance(chunk, bytes) else bytes(chunk))
+
+    def stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        self.stop()
+        return self._hash.hexdigest()
+
+
+def _stop_hashes(hashes) -> None:
+    for digest in hashes:
+        digest.stop()
 
 
 class _Intake:
@@ -367,8 +751,10 @@ class _Intake:
         self.limit = limit
         self.kind = kind
         self.size = 0
-        self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sha256 = _BackgroundHash("sha256")
+        self.md5 = _BackgroundHash("md5")
+        # However the upload ends (done, rejected, storage error), the hash threads end too.
+        weakref.finalize(self, _stop_hashes, (self.sha256, self.md5))
         self.inspector: formats.Inspector | None = formats.Inspector(
             max_decompressed=max_decompressed
         )
@@ -376,6 +762,13 @@ class _Intake:
         self.guess_checked = False
 
     def read(self, size: int = -1) -> bytes:
+        try:
+            return self._read(size)
+        except _Rejected:
+            _stop_hashes((self.sha256, self.md5))
+            raise
+
+    def _read(self, size: int) -> bytes:
         try:
             chunk = self.source.read(CHUNK_SIZE if size is None or size < 0 else size)
         except Exception as exc:
@@ -425,6 +818,14 @@ class _Intake:
             reason = formats.kind_mismatch(self.kind, formats.FormatInfo(guess))
             raise _Rejected(InvalidInput(f"Declared kind {self.kind!r} rejected. {reason}"))
 
+    closed = False
+
+    def seekable(self) -> bool:
+        return False  # S3 uploads (s3transfer) then read it as a stream, in parts
+
+    def readable(self) -> bool:
+        return True
+
     def seek(self, offset: int, whence: int = 0) -> int:
         if offset == 0 and whence == 0 and self.size == 0:
             return 0  # storages rewind before reading: nothing was read yet
@@ -454,7 +855,27 @@ class _IntakeFile(File):
 
 
 def _promote(temp_name: str, final_name: str) -> str:
-    """Move the stored temporary file to its final name."""
+    """Move the stored temporary file to its final name: a rename on a filesystem, a
+    server-side copy then delete on S3 (no byte passes through Docket), else copy and
+    delete through the storage API."""
+    source = _s3_object(temp_name)
+    if source is not None:
+        target = _s3_object(final_name)
+        if default_storage.exists(final_name):
+            raise FileExistsError(final_name)
+        storage = getattr(default_storage, "_wrapped", default_storage)
+        extra = {
+            k: v
+            for k, v in storage.get_object_parameters(final_name).items()
+            if k in ("ServerSideEncryption", "SSEKMSKeyId", "StorageClass")
+        }
+        target.copy(
+            {"Bucket": source.bucket_name, "Key": source.key},
+            ExtraArgs=extra or None,
+            Config=storage.transfer_config,
+        )
+        default_storage.delete(temp_name)
+        return final_name
     if hasattr(default_storage, "path"):
         try:
             src, dst = default_storage.path(temp_name), default_storage.path(final_name)

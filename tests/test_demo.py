@@ -23,6 +23,11 @@ MAIN_TITLE = "Compromised store-frontend-ping-php pod"
 PASSWORD = "docket-demo-2026"
 
 
+@pytest.fixture(autouse=True)
+def _evidence_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # the demo's evidence files stay out of var/
+
+
 def _rows() -> dict[str, int]:
     return {m._meta.label: m._default_manager.count() for m in apps.get_models()}
 
@@ -210,3 +215,18 @@ def test_the_main_incidents_snapshot_shows_the_state_at_the_time_not_todays(main
     assert PoamItem.objects.filter(system=system, status="open").count() == 2
     (from_incident,) = snap.document["poam_items_from_incident"]
     assert len(from_incident["milestones"]) == 3
+
+
+def test_demo_evidence_has_a_custody_story_and_whole_chains(main_incident):
+    from evidence import services as evidence_services
+    from evidence.models import Evidence
+
+    items = {e.original_filename: e for e in Evidence.objects.filter(incident=main_incident)}
+    alerts = items["falco-alerts-store-frontend.jsonl"]
+    assert alerts.kind == "falco_alerts" and alerts.format_details["falco_alerts"] == 3
+    actions = list(alerts.custody.order_by("seq").values_list("action", flat=True))
+    assert actions == ["collect", "upload", "transfer", "verify"]
+    assert evidence_services.custodian(alerts).username == "compliance"
+    assert items["node-journal (copy).log"].withdrawn
+    assert not items["node-journal.log"].withdrawn
+    assert all(evidence_services.ledger_check(e) == [] for e in items.values())

@@ -545,3 +545,33 @@ def test_upload_evidence_command_uses_the_same_chain(alice, incident, capsys):
     assert f"Evidence {evidence.pk}: scap" in capsys.readouterr().out
     with pytest.raises(CommandError, match=r"scap capture .*, not an image"):
         call_command("upload_evidence", incident.number, str(path), kind="image", user="alice")
+
+
+def test_hash_threads_end_with_every_upload_kept_or_refused(alice, incident, settings, capture):
+    import threading
+
+    def hashing():
+        return [t.name for t in threading.enumerate() if t.name.startswith("evidence-")]
+
+    kept = services.evidence_upload(
+        ctx=_ctx(alice, incident),
+        incident=incident,
+        fileobj=io.BytesIO(capture),
+        filename="curl_google.scap",
+        kind="scap",
+    )
+    assert kept.sha256 == hashlib.sha256(capture).hexdigest()
+    settings.DOCKET_EVIDENCE_MAX_BYTES = 10_000
+    for source, error in (
+        (io.BytesIO(b"x" * 50_000), TooLarge),  # refused mid-stream
+        (BreaksAfter(capture, reads=2), UploadInterrupted),  # the client went away
+    ):
+        with pytest.raises(error):
+            services.evidence_upload(
+                ctx=_ctx(alice, incident),
+                incident=incident,
+                fileobj=source,
+                filename="x.bin",
+                kind="other",
+            )
+    assert hashing() == []

@@ -26,13 +26,11 @@ DOCKET_REQUIRE_MFA = True  # not configurable here: every production user has a 
 
 # Evidence on S3-compatible object storage when a bucket is configured (django-storages).
 if env("DOCKET_S3_BUCKET", default=""):
+    from evidence.storage import s3_storage_options
+
     STORAGES["default"] = {  # noqa: F405
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env("DOCKET_S3_BUCKET"),
-            "endpoint_url": env("DOCKET_S3_ENDPOINT_URL", default=None),
-            "default_acl": None,
-        },
+        "OPTIONS": s3_storage_options(env),
     }
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"

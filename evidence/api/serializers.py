@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.api import LocalTimeField, StrictFieldsMixin
-from evidence.models import CustodyEntry, Evidence, Kind
+from evidence.models import CustodyEntry, CustodyTransfer, Evidence, Kind
 from evidence.services import METADATA_FIELDS
 
 
@@ -10,6 +10,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
     uploaded_at_local = serializers.SerializerMethodField()
     collected_at_local = serializers.SerializerMethodField()
+    withdrawn_by = serializers.CharField(source="withdrawn_by.username", default=None)
 
     class Meta:
         model = Evidence
@@ -40,6 +41,9 @@ class EvidenceSerializer(serializers.ModelSerializer):
             "uploaded_at",
             "uploaded_at_local",
             "uploaded_by",
+            "withdrawn_at",
+            "withdrawn_by",
+            "withdrawn_reason",
         ]
         read_only_fields = fields
 
@@ -107,3 +111,47 @@ class UploadParamsSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class MultipartUploadSerializer(UploadParamsSerializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    evidence = serializers.IntegerField(source="evidence_id", read_only=True)
+    from_person = serializers.CharField(source="from_person.username", read_only=True)
+    to_person = serializers.CharField(source="to_person.username", read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.username", default=None)
+
+    class Meta:
+        model = CustodyTransfer
+        fields = [
+            "id",
+            "evidence",
+            "from_person",
+            "to_person",
+            "requested_by",
+            "requested_at",
+            "note",
+            "state",
+            "decided_at",
+            "decided_by",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class TransferOfferSerializer(StrictFieldsMixin, serializers.Serializer):
+    to_user = serializers.CharField(max_length=150, help_text="The receiver's username.")
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class NoteSerializer(StrictFieldsMixin, serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class WithdrawSerializer(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class VerifyResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+    entry = CustodyEntrySerializer()

@@ -21,4 +21,23 @@ urlpatterns = [
         name="evidence-download",
     ),
     path("evidence/<int:pk>/custody", views.EvidenceCustodyView.as_view(), name="evidence-custody"),
+    path("evidence/<int:pk>/verify", views.EvidenceVerifyView.as_view(), name="evidence-verify"),
+    path(
+        "evidence/<int:pk>/withdraw", views.EvidenceWithdrawView.as_view(), name="evidence-withdraw"
+    ),
+    path(
+        "evidence/<int:pk>/transfers",
+        views.EvidenceTransfersView.as_view(),
+        name="evidence-transfers",
+    ),
+    path(
+        "evidence/transfers/<int:pk>/accept",
+        views.TransferDecisionView.as_view(decision="accept"),
+        name="evidence-transfer-accept",
+    ),
+    path(
+        "evidence/transfers/<int:pk>/decline",
+        views.TransferDecisionView.as_view(decision="decline"),
+        name="evidence-transfer-decline",
+    ),
 ]

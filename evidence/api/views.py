@@ -13,14 +13,19 @@ from accounts.errors import InvalidInput, NotFound
 from accounts.scoping import scope
 from evidence import services
 from evidence.errors import LengthRequired, TooLarge
-from evidence.models import CustodyEntry, Evidence, Kind
+from evidence.models import CustodyEntry, CustodyTransfer, Evidence, Kind
 from incidents.models import Incident
 
 from .serializers import (
     CustodyEntrySerializer,
     EvidenceSerializer,
     MultipartUploadSerializer,
+    NoteSerializer,
+    TransferOfferSerializer,
+    TransferSerializer,
     UploadParamsSerializer,
+    VerifyResultSerializer,
+    WithdrawSerializer,
 )
 
 # Multipart framing (boundaries, part headers, the small fields) on top of the file itself.
@@ -40,7 +45,7 @@ def _incident(request, number) -> Incident:
 
 def _evidence_queryset(request):
     return scope(
-        Evidence.objects.select_related("incident__agency", "uploaded_by"),
+        Evidence.objects.select_related("incident__agency", "uploaded_by", "withdrawn_by"),
         request.agency_context,
     )
 
@@ -71,13 +76,21 @@ class IncidentEvidenceView(generics.ListAPIView):
         incident = _incident(self.request, self.kwargs["number"])
         return _evidence_queryset(self.request).filter(incident=incident).order_by("pk")
 
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: a session client's CSRF check reads request.POST, which
+        # would parse (and spool to disk) the whole multipart body first.
+        if request.method == "POST":
+            length = _content_length(request)
+            limit = services.max_upload_bytes()
+            if length is not None and length > limit + MULTIPART_SLACK:
+                raise TooLarge(
+                    f"The upload is larger than the limit of {limit} bytes.", limit=limit
+                )
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(request=MultipartUploadSerializer, responses={201: EvidenceSerializer})
     def post(self, request, number):
         incident = _incident(request, number)
-        length = _content_length(request)
-        limit = services.max_upload_bytes()
-        if length is not None and length > limit + MULTIPART_SLACK:
-            raise TooLarge(f"The upload is larger than the limit of {limit} bytes.", limit=limit)
         body = MultipartUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         uploaded = body.validated_data["file"]
@@ -167,12 +180,19 @@ class EvidenceListView(generics.ListAPIView):
 
 
 class EvidenceDetailView(generics.RetrieveAPIView):
+    """One item; reading it is a ``view`` custody entry, as opening its page is."""
+
     serializer_class = EvidenceSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Evidence.objects.none()
         return _evidence_queryset(self.request)
+
+    def retrieve(self, request, *args, **kwargs):
+        evidence = self.get_object()
+        services.evidence_view(ctx=request.agency_context, evidence=evidence)
+        return Response(self.get_serializer(evidence).data)
 
 
 class EvidenceDownloadView(APIView):
@@ -227,3 +247,103 @@ class EvidenceCustodyView(generics.ListAPIView):
         context = super().get_serializer_context()
         context["agency"] = self.request.agency_context.agency
         return context
+
+
+def _item(request, pk) -> Evidence:
+    evidence = _evidence_queryset(request).filter(pk=pk).first()
+    if evidence is None:
+        raise NotFound("No such evidence.")
+    return evidence
+
+
+class EvidenceVerifyView(APIView):
+    """Re-hash the stored file now; the result is a ``verify`` custody entry either way."""
+
+    @extend_schema(request=None, responses={200: VerifyResultSerializer})
+    def post(self, request, pk):
+        result = services.evidence_verify(ctx=request.agency_context, evidence=_item(request, pk))
+        entry = result.evidence.custody.order_by("-seq").first()
+        context = {"agency": request.agency_context.agency}
+        return Response(
+            {
+                "ok": result.ok,
+                "problems": result.problems,
+                "entry": CustodyEntrySerializer(entry, context=context).data,
+            }
+        )
+
+
+class EvidenceWithdrawView(APIView):
+    """An approving official withdraws the item (``reason`` required; once only)."""
+
+    @extend_schema(request=WithdrawSerializer, responses={200: EvidenceSerializer})
+    def post(self, request, pk):
+        body = WithdrawSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        evidence = services.evidence_withdraw(
+            ctx=request.agency_context,
+            evidence=_item(request, pk),
+            reason=body.validated_data["reason"],
+        )
+        return Response(EvidenceSerializer(evidence).data)
+
+
+def _transfers(request):
+    return scope(
+        CustodyTransfer.objects.select_related(
+            "from_person", "to_person", "requested_by", "decided_by"
+        ),
+        request.agency_context,
+    )
+
+
+class EvidenceTransfersView(APIView):
+    """GET: the item's transfer offers, oldest first. POST (``to_user``, ``note``): offer
+    custody to another member of the agency (current custodian or agency administrator)."""
+
+    @extend_schema(responses={200: TransferSerializer(many=True)})
+    def get(self, request, pk):
+        evidence = _item(request, pk)
+        rows = _transfers(request).filter(evidence=evidence).order_by("requested_at", "pk")
+        return Response(TransferSerializer(rows, many=True).data)
+
+    @extend_schema(request=TransferOfferSerializer, responses={201: TransferSerializer})
+    def post(self, request, pk):
+        from django.contrib.auth import get_user_model
+
+        evidence = _item(request, pk)
+        body = TransferOfferSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        receiver = (
+            get_user_model()
+            .objects.filter(
+                username=body.validated_data["to_user"],
+                memberships__agency=request.agency_context.agency,
+            )
+            .first()
+        )
+        offer = services.transfer_offer(
+            ctx=request.agency_context,
+            evidence=evidence,
+            to_user=receiver,
+            note=body.validated_data.get("note", ""),
+        )
+        return Response(TransferSerializer(offer).data, status=status.HTTP_201_CREATED)
+
+
+class TransferDecisionView(APIView):
+    """``accept``: the receiver acknowledges (a ``transfer`` custody entry from → to).
+    ``decline``: the receiver declines, or the one who offered / an agency admin cancels."""
+
+    decision = "accept"
+
+    @extend_schema(request=NoteSerializer, responses={200: TransferSerializer})
+    def post(self, request, pk):
+        body = NoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        offer = _transfers(request).filter(pk=pk).first()
+        if offer is None:
+            raise NotFound("No such transfer.")
+        act = services.transfer_accept if self.decision == "accept" else services.transfer_decline
+        act(ctx=request.agency_context, transfer=offer, note=body.validated_data.get("note", ""))
+        return Response(TransferSerializer(_transfers(request).get(pk=pk)).data)

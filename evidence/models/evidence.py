@@ -20,8 +20,12 @@ class Kind(models.TextChoices):
 
 
 # The only fields that may change once an item is recorded; everything else — the file, its
-# hashes, its format and its provenance — is fixed at upload.
-MUTABLE_FIELDS = frozenset({"description"})
+# hashes, its format and its provenance — is fixed at upload. The withdrawal fields are set
+# once (from empty) and never again.
+WITHDRAWAL_FIELDS = frozenset(
+    {"withdrawn_at", "withdrawn_by", "withdrawn_by_id", "withdrawn_reason"}
+)
+MUTABLE_FIELDS = frozenset({"description"}) | WITHDRAWAL_FIELDS
 
 
 class EvidenceQuerySet(models.QuerySet):
@@ -29,7 +33,13 @@ class EvidenceQuerySet(models.QuerySet):
         fixed = sorted(set(kwargs) - MUTABLE_FIELDS)
         if fixed:
             raise WriteOnceError(f"Evidence is write-once: {', '.join(fixed)} cannot change.")
+        if set(kwargs) & WITHDRAWAL_FIELDS and self.filter(withdrawn_at__isnull=False).exists():
+            raise WriteOnceError("Evidence already withdrawn: its withdrawal cannot change.")
         return super().update(**kwargs)
+
+    def current(self):
+        """Items not withdrawn: what new reports and evidence packages may include."""
+        return self.filter(withdrawn_at__isnull=True)
 
     def delete(self):
         raise WriteOnceError("Evidence is never deleted (an item may be withdrawn instead).")
@@ -39,7 +49,8 @@ class Evidence(models.Model):
     """One file collected for an incident, with the hashes taken as it was stored.
 
     Write-once: the file, its size, SHA-256 and MD5, its recognised format and where it came
-    from never change after upload (the model refuses; on PostgreSQL a trigger refuses too).
+    from never change after upload (the model refuses; on PostgreSQL a trigger refuses too);
+    only the description may change, and the withdrawal fields be set once.
     Every handling of it — collection, upload, transfer, view, download, verification — is a
     ``CustodyEntry`` in its hash-chained ledger. Stored under a name of Docket's making
     (``storage_name``); the uploader's file name is kept only as a label.
@@ -82,6 +93,14 @@ class Evidence(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
 
+    # Withdrawal (by an approving official, with a reason): the item stays, with its file and
+    # ledger, but is left out of new reports and packages. Set once, never cleared.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    withdrawn_reason = models.TextField(blank=True)
+
     objects = EvidenceQuerySet.as_manager()
 
     class Meta:
@@ -95,8 +114,18 @@ class Evidence(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             update_fields = kwargs.get("update_fields")
+            stored = type(self).objects.filter(pk=self.pk).values().first()
+            if stored is not None and stored["withdrawn_at"] is not None:
+                again = sorted(
+                    name
+                    for name in ("withdrawn_at", "withdrawn_by_id", "withdrawn_reason")
+                    if stored[name] != getattr(self, name)
+                )
+                if again:
+                    raise WriteOnceError(
+                        "Evidence already withdrawn: its withdrawal cannot change."
+                    )
             if update_fields is None or set(update_fields) - MUTABLE_FIELDS:
-                stored = type(self).objects.filter(pk=self.pk).values().first()
                 changed = sorted(
                     f.attname
                     for f in self._meta.concrete_fields
@@ -112,3 +141,7 @@ class Evidence(models.Model):
 
     def delete(self, *args, **kwargs):
         raise WriteOnceError("Evidence is never deleted (an item may be withdrawn instead).")
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None

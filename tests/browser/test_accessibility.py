@@ -39,6 +39,8 @@ PAGES = [
     ("incident-list", "/incidents/", "carol"),
     ("incident-detail-major", lambda w: f"/incidents/{w.major.number}/", "carol"),
     ("incident-create", "/incidents/new/", "alice"),
+    ("incident-evidence", lambda w: f"/incidents/{_ev(w).incident.number}/evidence/", "alice"),
+    ("evidence-detail", lambda w: f"/evidence/{_ev(w).pk}/", "olivia"),
     ("determination-form", lambda w: f"/incidents/{w.triage.number}/determination/", "olivia"),
     ("calendar-settings", "/calendar/", "carol"),
     ("triage-queue", "/triage/", "carol"),
@@ -98,6 +100,41 @@ def _risk_assessment(world) -> str:
         summary="Internet-facing store; moderate residual risk.",
     )
     return f"/systems/{system.acronym}/risk-assessments/"
+
+
+@pytest.fixture(autouse=True)
+def _evidence_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # evidence files of these tests stay out of var/
+
+
+def _ev(world):
+    """A real capture of the major incident, uploaded by alice with a pending transfer to carol
+    (made on first use; the same item for both evidence pages of one test)."""
+    import io
+
+    from django.contrib.auth import get_user_model
+
+    from evidence.models import Evidence
+    from evidence.services import evidence_upload, transfer_offer
+
+    from ..shared_data import shared_file
+
+    existing = Evidence.objects.filter(incident=world.major).first()
+    if existing is not None:
+        return existing
+    alice = get_user_model().objects.get(username="alice")
+    ctx = context_for(alice, world.major.agency)
+    ev = evidence_upload(
+        ctx=ctx,
+        incident=world.major,
+        fileobj=io.BytesIO(shared_file("scap", "curl_google.scap").read_bytes()),
+        filename="curl_google.scap",
+        kind="scap",
+        collected_at=timezone.now() - timedelta(hours=5),
+        metadata={"source_host": "node-7.k8s.example.gov", "collecting_tool": "sysdig 0.38.1"},
+    )
+    transfer_offer(ctx=ctx, evidence=ev, to_user=get_user_model().objects.get(username="carol"))
+    return ev
 
 
 @pytest.fixture

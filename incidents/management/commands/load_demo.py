@@ -168,6 +168,9 @@ class Scenario:
         main = self.main()
         sysdig_demo.load_into(self, main)
         self.overdue()
+        from evidence.demo import evidence_demo  # its own slice's demo data
+
+        evidence_demo(**self.ctx, incident=main, now=self.now)
         self.other_agency(other, grants)
         self._grant_auditor(main)
         compliance_demo(ctx=self.ctx["compliance"], systems=[self.store, self.case], now=self.now)
