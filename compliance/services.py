@@ -952,20 +952,9 @@ def systems_export_csv(*, ctx: AgencyContext) -> str:
     import csv
     import io
 
-    from django.db.models import Prefetch
-
-    systems = scope(
-        InformationSystem.objects.select_related("baseline__framework").prefetch_related(
-            Prefetch(
-                "isso_memberships",
-                queryset=Membership.objects.filter(role=Role.ISSO).select_related("user"),
-                to_attr="isso_list",
-            )
-        ),
-        ctx,
+    systems = selectors.with_issos(
+        selectors.systems_visible(ctx).select_related("baseline__framework"), ctx
     ).order_by("acronym")
-    if not (ctx.sees_whole_agency or ctx.has_role(Role.AUDITOR)):
-        systems = systems.filter(pk__in=ctx.isso_system_ids)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SYSTEM_COLUMNS)
