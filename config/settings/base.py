@@ -201,6 +201,9 @@ SPECTACULAR_SETTINGS = {
         "DecisionEnum": "incidents.models.determination.Decision",
         "EvidenceKindEnum": "evidence.models.evidence.Kind",
         "EventKindEnum": "incidents.models.event.EventKind",
+        "AssessmentStatusEnum": "compliance.models.assessment.AssessmentStatus",
+        "AssessmentMethodEnum": "compliance.models.assessment.AssessmentMethod",
+        "IncidentStateEnum": "incidents.models.incident.State",
     },
 }
 
