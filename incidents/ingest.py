@@ -10,10 +10,12 @@ stores nothing. Grouping touches other rows, so it runs after commit, in Celery
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -143,8 +145,12 @@ def alerts_store(
     are listed with their index and reason; nothing of them is stored. Once the transaction
     commits, grouping of the new alerts is queued.
 
-    Two concurrent requests carrying the same new alert store it once (the unique constraint
-    decides); in that race both may count it as accepted.
+    On PostgreSQL the whole batch is one ``INSERT … SELECT FROM json_to_recordset(…) ON
+    CONFLICT DO NOTHING RETURNING``: one statement (so one transaction, committed when it
+    returns, even outside ``atomic``), whatever the batch size, and the unique constraint
+    decides what is new, so two concurrent requests carrying the same new alert store it once
+    and only one of them counts it as accepted. Elsewhere (SQLite) the batch is read, then
+    inserted, in one transaction; in that race both may count it as accepted.
     """
     now = now or timezone.now()
     if selectors is None:
@@ -166,6 +172,72 @@ def alerts_store(
             alerts[alert.content_hash] = alert
     if not alerts:
         return result
+    if connection.vendor == "postgresql":
+        stored = _insert_postgresql(
+            alerts, agency=agency, token=token, selectors=selectors, now=now
+        )
+    else:
+        stored = _insert_portable(alerts, agency=agency, token=token, selectors=selectors, now=now)
+    result.accepted += len(stored)
+    result.duplicates += len(alerts) - len(stored)
+    if any(alerts[digest].kind == DetectionKind.ALERT for digest in stored):
+        agency_id = agency.pk
+        transaction.on_commit(lambda: _enqueue_grouping(agency_id), robust=True)
+    return result
+
+
+# What ingestion leaves unset: the id, and what grouping sets later.
+_UNSET_COLUMNS = frozenset({"id", "candidate_id", "grouped_at"})
+# Columns not taken from the Alert of the same name.
+_CONTEXT_COLUMNS = frozenset({"agency_id", "system_id", "token_id", "received_at"})
+
+
+@cache
+def _pg_insert() -> tuple[str, tuple[str, ...]]:
+    """The INSERT of a batch, and the Alert attributes that fill its columns."""
+    quote = connection.ops.quote_name
+    columns = [
+        (f.column, f.db_type(connection))
+        for f in Detection._meta.concrete_fields
+        if f.column not in _UNSET_COLUMNS
+    ]
+    names = ", ".join(quote(name) for name, _ in columns)
+    shape = ", ".join(f"{quote(name)} {kind}" for name, kind in columns)
+    # Identifiers come from the model; every value travels in the one parameter.
+    table = quote(Detection._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
+        f"FROM json_to_recordset(%s::json) AS r({shape}) "
+        "ON CONFLICT (agency_id, content_hash) DO NOTHING RETURNING content_hash"
+    )
+    return sql, tuple(name for name, _ in columns if name not in _CONTEXT_COLUMNS)
+
+
+def _insert_postgresql(alerts, *, agency, token, selectors, now) -> list[str]:
+    """Insert the alerts in one statement, the batch as one JSON parameter (no per-value
+    binding); the content hashes of the rows it stored."""
+    sql, fields = _pg_insert()
+    context = {
+        "agency_id": agency.pk,
+        "token_id": token.pk if token is not None else None,
+        "received_at": now.isoformat(),
+    }
+    rows = []
+    for alert in alerts.values():
+        row = {name: getattr(alert, name) for name in fields}
+        row["time"] = alert.time.isoformat()
+        row["system_id"] = falco.attribute(alert, selectors)
+        row.update(context)
+        rows.append(row)
+    # normalise() scrubbed NUL and lone surrogates from every string, so the text is valid
+    # UTF-8 and PostgreSQL's json accepts every value.
+    payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
+        return [digest for (digest,) in cursor.fetchall()]
+
+
+def _insert_portable(alerts, *, agency, token, selectors, now) -> list[str]:
     with transaction.atomic():
         known = set(
             Detection.objects.filter(agency=agency, content_hash__in=list(alerts)).values_list(
@@ -184,12 +256,7 @@ def alerts_store(
             if digest not in known
         ]
         Detection.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
-        result.duplicates += len(known)
-        result.accepted += len(new)
-        if any(d.kind == DetectionKind.ALERT for d in new):
-            agency_id = agency.pk
-            transaction.on_commit(lambda: _enqueue_grouping(agency_id), robust=True)
-    return result
+    return [d.content_hash for d in new]
 
 
 def _enqueue_grouping(agency_id: int) -> None:
