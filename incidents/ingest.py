@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,9 +73,19 @@ def agency_selectors(agency: Agency) -> list[falco.Selectors]:
     order the inventory lists them), so which system wins is predictable and stable."""
     rows = (
         InformationSystem.objects.filter(agency=agency)
-        .order_by("acronym", "pk")
-        .values_list("pk", "host_patterns", "k8s_clusters", "k8s_namespaces", "image_repositories")
+        .order_by(*SELECTOR_ORDER)
+        .values_list(*SELECTOR_FIELDS)
     )
+    return _selectors_from_rows(rows)
+
+
+# The systems' columns attribution reads, and the order it tries them in.
+SELECTOR_FIELDS = ("pk", "host_patterns", "k8s_clusters", "k8s_namespaces", "image_repositories")
+SELECTOR_ORDER = ("acronym", "pk")
+
+
+def _selectors_from_rows(rows) -> list[falco.Selectors]:
+    """Rows of ``SELECTOR_FIELDS`` (JSON already decoded) → the systems that have any."""
     selectors = []
     for pk, hosts, clusters, namespaces, images in rows:
         if hosts or clusters or namespaces or images:
@@ -259,10 +271,41 @@ def _insert_portable(alerts, *, agency, token, selectors, now) -> list[str]:
     return [d.content_hash for d in new]
 
 
+# When this process last queued grouping, per agency (monotonic seconds); see below.
+_grouping_queued: dict[int, float] = {}
+_grouping_lock = threading.Lock()
+_clock = time.monotonic
+
+
 def _enqueue_grouping(agency_id: int) -> None:
+    """Queue grouping of the agency's new alerts; called after their commit.
+
+    With ``DOCKET_GROUPING_DELAY_SECONDS`` (default 2) above zero, the task is queued to run
+    that many seconds later, and further commits of this process for the same agency within
+    the first half of that delay queue nothing: the task already queued starts after them
+    (with up to half the delay of clock skew between web and worker hosts), so it places their
+    alerts too. A sensor posting alert by alert then costs the broker and the worker about one
+    grouping per agency, process and second instead of one per alert; the periodic sweep
+    remains the safety net. Eager mode (tests) and a delay of 0 queue once per commit."""
     from .tasks import group_detections
 
-    group_detections.delay(agency_id)
+    delay = float(getattr(settings, "DOCKET_GROUPING_DELAY_SECONDS", 2))
+    if delay <= 0 or group_detections.app.conf.task_always_eager:
+        group_detections.delay(agency_id)
+        return
+    now = _clock()
+    with _grouping_lock:
+        last = _grouping_queued.get(agency_id)
+        if last is not None and 0 <= now - last < delay / 2:
+            return
+        _grouping_queued[agency_id] = now
+    try:
+        group_detections.apply_async((agency_id,), countdown=delay)
+    except Exception:
+        with _grouping_lock:  # not queued: the next commit must try again
+            if _grouping_queued.get(agency_id) == now:
+                del _grouping_queued[agency_id]
+        raise
 
 
 # --- grouping ------------------------------------------------------------------------------
