@@ -26,6 +26,7 @@ from accounts.context import context_for
 from accounts.models import Agency, Role
 from accounts.services import agency_create, membership_grant
 from compliance.models import ImpactLevel, InformationSystem
+from incidents.demo_detections import load_detections
 from incidents.models import (
     AttackVector,
     Decision,
@@ -166,6 +167,9 @@ class Scenario:
         self.overdue()
         self.other_agency(other, grants)
         self._grant_auditor(main)
+        load_detections(
+            agency=self.demo, system=self.store, incident=main, ctx=self.ctx["isso"], now=self.now
+        )
         return {
             "agencies": 2,
             "systems": 3,
