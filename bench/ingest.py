@@ -354,6 +354,66 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
+# --- CPU accounting (Linux /proc) --------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class CpuMeter:
+    """CPU seconds spent by the gunicorn processes, the PostgreSQL backends of the bench
+    database (when PostgreSQL runs on this host) and this process (the client)."""
+
+    def __init__(self, server_pid: int, db_url: str):
+        import psycopg
+
+        self.server_pid = server_pid
+        self.db_name = urlsplit(db_url).path.lstrip("/")
+        self.conn = psycopg.connect(db_url, autocommit=True)
+        self.conn.execute("SELECT 1")
+
+    def _backends(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [self.db_name],
+        ).fetchall()
+        return [pid for (pid,) in rows]
+
+    def snapshot(self) -> dict:
+        server = [self.server_pid, *_children(self.server_pid)]
+        return {
+            "server": sum(_cpu(p) for p in server),
+            "db": {p: _cpu(p) for p in self._backends()},
+            "client": time.process_time(),
+        }
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict:
+        db = sum(v - before["db"].get(p, 0.0) for p, v in after["db"].items())
+        return {
+            "server": after["server"] - before["server"],
+            "db": db,
+            "client": after["client"] - before["client"],
+        }
+
+    def close(self):
+        self.conn.close()
+
+
 # --- the server -------------------------------------------------------------------------------
 
 
@@ -556,9 +616,16 @@ def main() -> int:
             flush=True,
         )
 
+        meter = CpuMeter(server.pid, db_url)
+        cpu = []
+        before = meter.snapshot()
         single_s, single_lat = run_closed(client, single_bodies, args.concurrency)
+        cpu.append(meter.spent(before, before := meter.snapshot()))
         paced_s, paced_lat = run_paced(client, paced_bodies, args.rate, args.concurrency)
+        cpu.append(meter.spent(before, before := meter.snapshot()))
         batch_s, batch_lat = run_closed(client, batch_bodies, min(args.concurrency, 4))
+        cpu.append(meter.spent(before, meter.snapshot()))
+        meter.close()
         stop_server(server)
         server = None
 
@@ -593,6 +660,7 @@ def main() -> int:
     paced_rate = len(paced) / paced_s
     batch_rate = len(batched) / batch_s
     p99 = percentile(paced_lat, 99)
+    counts = [len(single), len(paced), len(batched)]
     rows = [
         (
             f"single alerts, {args.concurrency} concurrent",
@@ -633,9 +701,17 @@ def main() -> int:
             f"{name:<32} {rate:>9,.0f} {copy_rate:>11,.0f} {rate / copy_rate:>7.3f} "
             f"{lat:>15}  {target:<18} {'ok' if ok else 'MISSED'}"
         )
+    print()
+    print(f"{'CPU ms per alert':<32} {'gunicorn':>9} {'PostgreSQL':>11} {'client':>7}")
+    for (name, *_), spent, n in zip(rows, cpu, counts, strict=True):
+        per = {k: v * 1000 / n for k, v in spent.items()}
+        print(f"{name:<32} {per['server']:>9.2f} {per['db']:>11.2f} {per['client']:>7.2f}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"\nCOPY: {len(single_rows):,} and {len(batch_rows):,} rows in one transaction each into "
-        "a table LIKE incidents_detection INCLUDING ALL; latency per request, client side."
+        "a table LIKE incidents_detection INCLUDING ALL; latency per request, client side; "
+        f"{os.cpu_count()} CPUs, load average {load:.1f} at the end (other work on the host "
+        "shifts every figure but the ratios less)."
     )
     return 1 if failed and not args.no_fail else 0
 

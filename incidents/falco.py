@@ -387,6 +387,23 @@ def scrub(value):
     return value
 
 
+# What scrub() replaces, as json.dumps(..., ensure_ascii=False) writes it: NUL escaped, lone
+# surrogates as they are (a backslash-u-0000 in the text itself only costs the slow path).
+_UNSAFE_JSON = re.compile(r"\\u0000|[\ud800-\udfff]")
+
+
+def _needs_scrub(item) -> bool:
+    try:
+        text = json.dumps(item, ensure_ascii=False, check_circular=False)
+    except (TypeError, ValueError):
+        return True
+    return bool(_UNSAFE_JSON.search(text))
+
+
+def _unchanged(value):
+    return value
+
+
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -462,6 +479,8 @@ def normalise(item: object) -> Alert:
     output = item.get("output") or ""
     source = item.get("source") or ""
 
+    # Most alerts hold nothing to scrub: one C-speed look at the whole item spares walking it.
+    fix = scrub if _needs_scrub(item) else _unchanged
     digest = content_hash(
         rule=rule, time_ns=time_ns, hostname=hostname, output=output, output_fields=fields
     )
@@ -481,7 +500,7 @@ def normalise(item: object) -> Alert:
         pid = int(pid)
     if not isinstance(pid, int) or isinstance(pid, bool) or not _NS_MIN <= pid <= _NS_MAX:
         pid = None
-    tags = [scrub(t) for t in tags]
+    tags = [fix(t) for t in tags]
     mapped = map_tags(tags)
     values = {
         "rule": rule,
@@ -497,22 +516,22 @@ def normalise(item: object) -> Alert:
         "user_name": _text(ctx["user_name"]),
         "file_path": _text(ctx["file_path"]),
     }
-    values = {name: _cut(name, scrub(value)) for name, value in values.items()}
+    values = {name: _cut(name, fix(value)) for name, value in values.items()}
     return Alert(
         content_hash=digest,
         kind=_kind(rule, source, hostname, tags),
         priority=priority,
         time=time,
         time_ns=time_ns,
-        output=scrub(output),
+        output=fix(output),
         tags=tags,
-        output_fields=scrub(fields),
-        image_repository=scrub(repository),
+        output_fields=fix(fields),
+        image_repository=fix(repository),
         process_pid=pid,
         mitre_tactics=list(mapped.mitre_tactics),
         mitre_techniques=list(mapped.mitre_techniques),
         control_refs=list(mapped.control_refs),
-        raw=scrub(raw),
+        raw=fix(raw),
         **values,
     )
 

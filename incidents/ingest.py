@@ -290,7 +290,7 @@ def _enqueue_grouping(agency_id: int) -> None:
     from .tasks import group_detections
 
     delay = float(getattr(settings, "DOCKET_GROUPING_DELAY_SECONDS", 2))
-    if delay <= 0 or group_detections.app.conf.task_always_eager:
+    if delay <= 0 or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
         group_detections.delay(agency_id)
         return
     now = _clock()

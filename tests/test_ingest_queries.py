@@ -105,7 +105,7 @@ def test_grouping_messages_are_coalesced_per_agency(monkeypatch, settings):
 
     sent = []
     clock = [1000.0]
-    monkeypatch.setitem(group_detections.app.conf, "task_always_eager", False)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     monkeypatch.setattr(group_detections, "apply_async", lambda args, **kw: sent.append((args, kw)))
     monkeypatch.setattr(ingest, "_clock", lambda: clock[0])
     monkeypatch.setattr(ingest, "_grouping_queued", {})
@@ -130,7 +130,7 @@ def test_a_failed_grouping_message_is_not_remembered(monkeypatch, settings):
         calls.append(args)
         raise ConnectionError("broker down")
 
-    monkeypatch.setitem(group_detections.app.conf, "task_always_eager", False)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     monkeypatch.setattr(group_detections, "apply_async", broker_down)
     monkeypatch.setattr(ingest, "_grouping_queued", {})
     settings.DOCKET_GROUPING_DELAY_SECONDS = 2
@@ -144,10 +144,43 @@ def test_without_a_delay_every_commit_queues_grouping(monkeypatch, settings):
     from incidents.tasks import group_detections
 
     sent = []
-    monkeypatch.setitem(group_detections.app.conf, "task_always_eager", False)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     monkeypatch.setattr(group_detections, "delay", lambda *args: sent.append(args))
     monkeypatch.setattr(ingest, "_grouping_queued", {})
     settings.DOCKET_GROUPING_DELAY_SECONDS = 0
     ingest._enqueue_grouping(7)
     ingest._enqueue_grouping(7)
     assert sent == [(7,), (7,)]
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["tag", "extra key", "output", "hostname", "field name"],
+)
+def test_the_scrub_fast_path_still_finds_what_postgresql_cannot_store(where):
+    from incidents import falco
+
+    alert = rule_alert("Clear Log Activities", container=POD)
+    bad = "x\x00y\udc80z"
+    if where == "tag":
+        alert["tags"] = [*alert["tags"], bad]
+    elif where == "extra key":
+        alert["falcosidekick"] = {"note": bad}
+    elif where == "output":
+        alert["output"] += bad
+    elif where == "hostname":
+        alert["hostname"] = bad
+    else:
+        alert["output_fields"][bad] = 1
+    text = json.dumps(falco.normalise(alert).__dict__, ensure_ascii=False, default=str)
+    assert "\\u0000" not in text
+    assert not any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def test_a_clean_alert_is_stored_as_received():
+    from incidents import falco
+
+    alert = rule_alert("Clear Log Activities", container=POD, fields={"fd.name": "a\\u0000b"})
+    normalised = falco.normalise(alert)
+    assert normalised.output_fields == alert["output_fields"]
+    assert normalised.raw == alert

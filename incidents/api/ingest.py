@@ -116,12 +116,23 @@ def _lookup_query() -> tuple[str, list, list, list]:
     return sql, token_fields, agency_fields, system_fields
 
 
-def _from_db(fields, values) -> list:
-    """Column values as the ORM would load them (datetimes on SQLite, JSON …)."""
+@cache
+def _loaders(fields: tuple) -> tuple:
+    """Per field: the column and the converters the ORM applies to its values (datetimes on
+    SQLite, JSON …), found once."""
     out = []
-    for field, value in zip(fields, values, strict=True):
+    for field in fields:
         col = field.get_col(field.model._meta.db_table)
-        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+        converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        out.append((col, tuple(converters)))
+    return tuple(out)
+
+
+def _from_db(fields, values) -> list:
+    """Column values as the ORM would load them."""
+    out = []
+    for (col, converters), value in zip(_loaders(tuple(fields)), values, strict=True):
+        for convert in converters:
             value = convert(value, col, connection)
         out.append(value)
     return out
