@@ -10,10 +10,14 @@ stores nothing. Grouping touches other rows, so it runs after commit, in Celery
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -70,9 +74,19 @@ def agency_selectors(agency: Agency) -> list[falco.Selectors]:
     order the inventory lists them), so which system wins is predictable and stable."""
     rows = (
         InformationSystem.objects.filter(agency=agency)
-        .order_by("acronym", "pk")
-        .values_list("pk", "host_patterns", "k8s_clusters", "k8s_namespaces", "image_repositories")
+        .order_by(*SELECTOR_ORDER)
+        .values_list(*SELECTOR_FIELDS)
     )
+    return _selectors_from_rows(rows)
+
+
+# The systems' columns attribution reads, and the order it tries them in.
+SELECTOR_FIELDS = ("pk", "host_patterns", "k8s_clusters", "k8s_namespaces", "image_repositories")
+SELECTOR_ORDER = ("acronym", "pk")
+
+
+def _selectors_from_rows(rows) -> list[falco.Selectors]:
+    """Rows of ``SELECTOR_FIELDS`` (JSON already decoded) → the systems that have any."""
     selectors = []
     for pk, hosts, clusters, namespaces, images in rows:
         if hosts or clusters or namespaces or images:
@@ -146,8 +160,12 @@ def alerts_store(
     are listed with their index and reason; nothing of them is stored. Once the transaction
     commits, grouping of the new alerts is queued.
 
-    Two concurrent requests carrying the same new alert store it once (the unique constraint
-    decides); in that race both may count it as accepted.
+    On PostgreSQL the whole batch is one ``INSERT … SELECT FROM json_to_recordset(…) ON
+    CONFLICT DO NOTHING RETURNING``: one statement (so one transaction, committed when it
+    returns, even outside ``atomic``), whatever the batch size, and the unique constraint
+    decides what is new, so two concurrent requests carrying the same new alert store it once
+    and only one of them counts it as accepted. Elsewhere (SQLite) the batch is read, then
+    inserted, in one transaction; in that race both may count it as accepted.
     """
     now = now or timezone.now()
     if selectors is None:
@@ -169,6 +187,72 @@ def alerts_store(
             alerts[alert.content_hash] = alert
     if not alerts:
         return result
+    if connection.vendor == "postgresql":
+        stored = _insert_postgresql(
+            alerts, agency=agency, token=token, selectors=selectors, now=now
+        )
+    else:
+        stored = _insert_portable(alerts, agency=agency, token=token, selectors=selectors, now=now)
+    result.accepted += len(stored)
+    result.duplicates += len(alerts) - len(stored)
+    if any(alerts[digest].kind == DetectionKind.ALERT for digest in stored):
+        agency_id = agency.pk
+        transaction.on_commit(lambda: _enqueue_grouping(agency_id), robust=True)
+    return result
+
+
+# What ingestion leaves unset: the id, and what grouping sets later.
+_UNSET_COLUMNS = frozenset({"id", "candidate_id", "grouped_at"})
+# Columns not taken from the Alert of the same name.
+_CONTEXT_COLUMNS = frozenset({"agency_id", "system_id", "token_id", "received_at"})
+
+
+@cache
+def _pg_insert() -> tuple[str, tuple[str, ...]]:
+    """The INSERT of a batch, and the Alert attributes that fill its columns."""
+    quote = connection.ops.quote_name
+    columns = [
+        (f.column, f.db_type(connection))
+        for f in Detection._meta.concrete_fields
+        if f.column not in _UNSET_COLUMNS
+    ]
+    names = ", ".join(quote(name) for name, _ in columns)
+    shape = ", ".join(f"{quote(name)} {kind}" for name, kind in columns)
+    # Identifiers come from the model; every value travels in the one parameter.
+    table = quote(Detection._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
+        f"FROM json_to_recordset(%s::json) AS r({shape}) "
+        "ON CONFLICT (agency_id, content_hash) DO NOTHING RETURNING content_hash"
+    )
+    return sql, tuple(name for name, _ in columns if name not in _CONTEXT_COLUMNS)
+
+
+def _insert_postgresql(alerts, *, agency, token, selectors, now) -> list[str]:
+    """Insert the alerts in one statement, the batch as one JSON parameter (no per-value
+    binding); the content hashes of the rows it stored."""
+    sql, fields = _pg_insert()
+    context = {
+        "agency_id": agency.pk,
+        "token_id": token.pk if token is not None else None,
+        "received_at": now.isoformat(),
+    }
+    rows = []
+    for alert in alerts.values():
+        row = {name: getattr(alert, name) for name in fields}
+        row["time"] = alert.time.isoformat()
+        row["system_id"] = falco.attribute(alert, selectors)
+        row.update(context)
+        rows.append(row)
+    # normalise() scrubbed NUL and lone surrogates from every string, so the text is valid
+    # UTF-8 and PostgreSQL's json accepts every value.
+    payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
+        return [digest for (digest,) in cursor.fetchall()]
+
+
+def _insert_portable(alerts, *, agency, token, selectors, now) -> list[str]:
     with transaction.atomic():
         known = set(
             Detection.objects.filter(agency=agency, content_hash__in=list(alerts)).values_list(
@@ -187,12 +271,13 @@ def alerts_store(
             if digest not in known
         ]
         Detection.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
-        result.duplicates += len(known)
-        result.accepted += len(new)
-        if any(d.kind == DetectionKind.ALERT for d in new):
-            agency_id = agency.pk
-            transaction.on_commit(lambda: _enqueue_grouping(agency_id), robust=True)
-    return result
+    return [d.content_hash for d in new]
+
+
+# When this process last queued grouping, per agency (monotonic seconds); see below.
+_grouping_queued: dict[int, float] = {}
+_grouping_lock = threading.Lock()
+_clock = time.monotonic
 
 
 def commands_store(
@@ -311,9 +396,34 @@ def sysdig_store(
 
 
 def _enqueue_grouping(agency_id: int) -> None:
+    """Queue grouping of the agency's new alerts; called after their commit.
+
+    With ``DOCKET_GROUPING_DELAY_SECONDS`` (default 2) above zero, the task is queued to run
+    that many seconds later, and further commits of this process for the same agency within
+    the first half of that delay queue nothing: the task already queued starts after them
+    (with up to half the delay of clock skew between web and worker hosts), so it places their
+    alerts too. A sensor posting alert by alert then costs the broker and the worker about one
+    grouping per agency, process and second instead of one per alert; the periodic sweep
+    remains the safety net. Eager mode (tests) and a delay of 0 queue once per commit."""
     from .tasks import group_detections
 
-    group_detections.delay(agency_id)
+    delay = float(getattr(settings, "DOCKET_GROUPING_DELAY_SECONDS", 2))
+    if delay <= 0 or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        group_detections.delay(agency_id)
+        return
+    now = _clock()
+    with _grouping_lock:
+        last = _grouping_queued.get(agency_id)
+        if last is not None and 0 <= now - last < delay / 2:
+            return
+        _grouping_queued[agency_id] = now
+    try:
+        group_detections.apply_async((agency_id,), countdown=delay)
+    except Exception:
+        with _grouping_lock:  # not queued: the next commit must try again
+            if _grouping_queued.get(agency_id) == now:
+                del _grouping_queued[agency_id]
+        raise
 
 
 # --- grouping ------------------------------------------------------------------------------

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import falco
+from . import demo_detections, falco
 from .ingest import candidate_attach, detections_group, sysdig_store
-from .models import IncidentCandidate
+from .models import CandidateStatus, IncidentCandidate
 
-CONTAINER = "3f2a9c0e1b7d"
-POD = "store-frontend-ping-php-6b7f9-q2m4x"
-HOST = "ip-10-20-3-41.ec2.internal"
+# The same pod, container and node as the Falco alerts of ``demo_detections``.
+CONTAINER = demo_detections.PING_PHP["container.id"]
+POD = demo_detections.PING_PHP["k8s.pod.name"]
+HOST = demo_detections.NODE
 LABELS = {
     "host.hostName": HOST,
     "container.image.repo": "registry.demo.example.gov/store/store-frontend-ping-php",
@@ -159,7 +160,11 @@ def load(*, agency, incident, ctx, started: datetime, attached: datetime) -> int
         now=attached,
     )
     detections_group(agency_id=agency.pk, now=attached)
-    candidate = IncidentCandidate.objects.get(agency=agency, group_key=f"pod:store/{POD}")
+    # The Falco alerts' candidate of the same pod is attached already: Sysdig's events, reported
+    # later, form a new open one.
+    candidate = IncidentCandidate.objects.get(
+        agency=agency, group_key=f"pod:store/{POD}", status=CandidateStatus.OPEN
+    )
     candidate_attach(ctx=ctx, candidate=candidate, incident=incident, now=attached)
     return result.accepted
 

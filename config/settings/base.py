@@ -265,6 +265,9 @@ DOCKET_DUE_SOON_HOURS = env.float("DOCKET_DUE_SOON_HOURS", default=24)
 # one system and pod/container into one incident candidate.
 DOCKET_INGEST_MAX_BYTES = env.int("DOCKET_INGEST_MAX_BYTES", default=10 * 1024 * 1024)
 DOCKET_CANDIDATE_WINDOW_MINUTES = env.int("DOCKET_CANDIDATE_WINDOW_MINUTES", default=10)
+# Grouping runs this many seconds after an ingest commit; commits of one web process within
+# half of it share that one task (0: one task per commit, at once).
+DOCKET_GROUPING_DELAY_SECONDS = env.float("DOCKET_GROUPING_DELAY_SECONDS", default=2)
 # The rule set every new agency adopts unless told otherwise (name, version).
 DOCKET_DEFAULT_RULESET = ("FISMA 2014 / OMB M-17-05", "1")
 

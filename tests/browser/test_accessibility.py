@@ -16,11 +16,14 @@ from django.utils import timezone
 
 from accounts.context import context_for
 from compliance.demo import compliance_demo, demo_framework
-from incidents.models import Incident
+from incidents import falco
+from incidents.ingest import alerts_store, detections_group
+from incidents.models import Incident, IncidentCandidate
 from incidents.services import determination_record, incident_transition
 from reporting.models import Obligation
 from reporting.services import submission_record
 
+from ..test_falco_normalise import POD, rule_alert
 from .conftest import SERIOUS, WIDTHS, describe_violations, run_axe
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -30,6 +33,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 class World:
     major: Incident  # determined major by olivia: CISA met, Congress and IG clocks running
     triage: Incident  # in triage, CISA notification overdue
+    candidate: IncidentCandidate | None = None  # open, of real Falco detections on STORE
 
 
 PAGES = [
@@ -62,6 +66,7 @@ PAGES = [
     ("poam-form", "/systems/FTA-WEB/poam/new/", "alice"),
     ("poam-detail", lambda w: f"/poam/{_poam_item(w).pk}/", "alice"),
     ("incident-compliance", lambda w: f"/incidents/{w.major.number}/compliance/", "alice"),
+    ("candidate-detail", lambda w: f"/triage/{w.candidate.pk}/", "carol"),
 ]
 
 
@@ -138,7 +143,7 @@ def _ev(world):
 
 
 @pytest.fixture
-def world(agency_a, alice, carol, olivia, open_incident) -> World:
+def world(agency_a, alice, carol, olivia, open_incident, web_system) -> World:
     now = timezone.now().replace(microsecond=0)
     alice_ctx = context_for(alice, agency_a)
     major = open_incident(
@@ -176,6 +181,31 @@ def world(agency_a, alice, carol, olivia, open_incident) -> World:
     )
     compliance_demo(ctx=context_for(carol, agency_a), systems=list(agency_a.systems.all()), now=now)
     return World(major=major, triage=triage)
+    return World(major=major, triage=triage, candidate=_candidate(agency_a, web_system, now))
+
+
+def _candidate(agency, system, now) -> IncidentCandidate:
+    """An open candidate of the store pod's detections, built from the real Falco rules."""
+    system.image_repositories = ["registry.fta.gov/store/"]
+    system.save()
+    steps = [
+        ("Terminal shell in container", "bash"),
+        ("Clear Log Activities", "truncate -s 0 /var/log/nginx/access.log"),
+        ("Delete or rename shell history", "shred -f /var/www/.bash_history"),
+    ]
+    items = []
+    for i, (rule, cmdline) in enumerate(steps):
+        when = now - timedelta(minutes=30 - 2 * i)
+        alert = rule_alert(
+            rule,
+            time=f"{when:%Y-%m-%dT%H:%M:%S}.{i:09d}Z",
+            container=POD,
+            fields={"proc.cmdline": cmdline, "user.name": "www-data"},
+        )
+        items.append(falco.Item(index=i, value=alert))
+    assert alerts_store(agency=agency, items=items, now=now).accepted == len(steps)
+    detections_group(agency_id=agency.pk, now=now)
+    return IncidentCandidate.objects.get(agency=agency, system=system)
 
 
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])

@@ -29,6 +29,7 @@ from compliance.demo import compliance_demo
 from compliance.demo_risk import compliance_demo_load
 from compliance.models import ImpactLevel, InformationSystem
 from incidents import sysdig_demo
+from incidents.demo_detections import load_detections
 from incidents.models import (
     AttackVector,
     Decision,
@@ -166,6 +167,10 @@ class Scenario:
         self.met_late()
         self.waived()
         main = self.main()
+        # Falco's alerts first: they give STORE the selectors that attribute Sysdig's events.
+        load_detections(
+            agency=self.demo, system=self.store, incident=main, ctx=self.ctx["isso"], now=self.now
+        )
         sysdig_demo.load_into(self, main)
         self.overdue()
         from evidence.demo import evidence_demo  # its own slice's demo data
