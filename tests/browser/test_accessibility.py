@@ -180,7 +180,6 @@ def world(agency_a, alice, carol, olivia, open_incident, web_system) -> World:
         ctx=alice_ctx, incident=triage, transition="start_triage", now=now - timedelta(hours=2)
     )
     compliance_demo(ctx=context_for(carol, agency_a), systems=list(agency_a.systems.all()), now=now)
-    return World(major=major, triage=triage)
     return World(major=major, triage=triage, candidate=_candidate(agency_a, web_system, now))
 
 
