@@ -86,7 +86,7 @@ def latest_assessments(
     qs = (
         scope(ControlAssessment.objects.all(), ctx)
         .filter(system=system, control__framework=framework, assessed_at__lte=at)
-        .select_related("assessor")
+        .select_related("assessor", "recorded_by")
     )
     if known_at is not None:
         qs = qs.filter(recorded_at__lte=known_at)

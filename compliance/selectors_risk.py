@@ -23,6 +23,7 @@ from .models import (
     PoamStatus,
     RiskAssessment,
 )
+from .selectors import frameworks_visible, systems_visible
 
 
 def incident_as_of(incident) -> datetime:
@@ -46,7 +47,7 @@ def visible_incident(ctx: AgencyContext, incident_or_number):
 
 def visible_system(ctx: AgencyContext, system) -> InformationSystem:
     """The system (instance, pk or acronym) through the caller's scope, or NotFound."""
-    qs = scope(InformationSystem.objects.select_related("baseline__framework"), ctx)
+    qs = systems_visible(ctx).select_related("baseline__framework")
     if isinstance(system, str):
         found = qs.filter(acronym=system).first()
     else:
@@ -117,7 +118,9 @@ def implicated_controls(ctx: AgencyContext, incident) -> list[Control]:
         techniques.update(t for t in mitre or () if isinstance(t, str))
     if not refs and not techniques:
         return []
-    return controls_for_refs(sorted(refs), techniques=sorted(techniques))
+    return controls_for_refs(
+        sorted(refs), techniques=sorted(techniques), frameworks=frameworks_visible(ctx)
+    )
 
 
 def snapshots(ctx: AgencyContext, incident) -> QuerySet:

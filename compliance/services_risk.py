@@ -26,7 +26,7 @@ from accounts.errors import Conflict, InvalidInput, NotPermitted
 from accounts.models import Role
 from accounts.scoping import scope
 
-from . import uploads
+from . import selectors, uploads
 from .models import (
     ComplianceSnapshot,
     Control,
@@ -149,9 +149,11 @@ def risk_assessment_record(
 # --- POA&M -----------------------------------------------------------------------------------
 
 
-def _controls(ids) -> list[Control]:
+def _controls(ctx: AgencyContext, ids) -> list[Control]:
+    """The controls of ``ids`` among those the caller's agency may see (never another agency's
+    licensed ones: an id of one is answered like an absent id)."""
     ids = list(dict.fromkeys(getattr(i, "pk", i) for i in ids or ()))
-    found = {c.pk: c for c in Control.objects.filter(pk__in=ids)}
+    found = {c.pk: c for c in selectors.controls_visible(ctx).filter(pk__in=ids)}
     missing = [i for i in ids if i not in found]
     if missing:
         raise InvalidInput(f"controls: no control {missing}.", field="controls")
@@ -203,7 +205,7 @@ def poam_create(
         created_by=ctx.user,
     )
     _clean(item, exclude=["system", "incident", "created_by", "closed_by"])
-    chosen = _controls(controls)
+    chosen = _controls(ctx, controls)
     item.save()
     item.controls.set(chosen)
     for i, (text, due) in enumerate(milestones):

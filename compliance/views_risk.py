@@ -20,11 +20,10 @@ from accounts.models import Role
 from incidents.views import _apply_service_error, with_context
 from reporting.clock import format_local
 
-from . import selectors_risk, services_risk
+from . import selectors, selectors_risk, services_risk
 from .forms_risk import CloseForm, IncidentPoamForm, MilestoneForm, PoamForm, RiskAssessmentForm
 from .models import (
     AuthorizationStatus,
-    Control,
     ControlAssessment,
     PoamSeverity,
     PoamStatus,
@@ -138,8 +137,8 @@ def risk_assessment_create(request, ctx, acronym):
 # --- POA&M -----------------------------------------------------------------------------------
 
 
-def _controls_for(system):
-    base = Control.objects.select_related("framework").defer("statement")
+def _controls_for(ctx, system):
+    base = selectors.controls_visible(ctx).select_related("framework").defer("statement")
     if system.baseline_id:
         return base.filter(baselines=system.baseline).order_by("sort_key")
     assessed = ControlAssessment.objects.filter(system=system).values("control__framework")
@@ -194,7 +193,7 @@ def poam_create(request, ctx, acronym):
         return _forbidden(
             request, "Only a compliance officer, or an ISSO of this system, may plan for it."
         )
-    controls = _controls_for(system)
+    controls = _controls_for(ctx, system)
     if request.method == "POST":
         form = PoamForm(request.POST, controls=controls)
         if form.is_valid():
@@ -262,6 +261,9 @@ def poam_milestone_add(request, ctx, pk):
     if form.is_valid():
         try:
             services_risk.poam_milestone_add(ctx=ctx, item=pk, **form.cleaned_data)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect(reverse("poam-detail", args=[pk]))
         except InvalidInput as exc:
             _apply_service_error(form, exc)
         else:
@@ -293,6 +295,9 @@ def poam_close(request, ctx, pk):
     if form.is_valid():
         try:
             item = services_risk.poam_close(ctx=ctx, item=pk, **form.cleaned_data)
+        except Conflict as exc:  # closed meanwhile (a second click): the page says so
+            messages.error(request, exc.message)
+            return redirect(reverse("poam-detail", args=[pk]))
         except InvalidInput as exc:
             _apply_service_error(form, exc)
         else:

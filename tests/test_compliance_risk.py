@@ -204,9 +204,12 @@ def test_only_compliance_officers_and_the_systems_issos_record_risk_assessments(
     web_system, hr_system, alice, audrey, olivia, bob, agency_a, ctx, b_system, agency_b
 ):
     assert _risk(ctx(alice, agency_a), web_system, JAN).pk
-    for person, system in ((alice, hr_system), (audrey, web_system), (olivia, web_system)):
+    for person, system in ((audrey, web_system), (olivia, web_system)):
         with pytest.raises(NotPermitted):
             _risk(ctx(person, agency_a), system, JAN)
+    # Systems an ISSO is not assigned to are out of their sight, as on the inventory pages.
+    with pytest.raises(NotFound):
+        _risk(ctx(alice, agency_a), hr_system, JAN)
     with pytest.raises(NotFound):
         _risk(ctx(bob, agency_b), web_system, JAN)
 

@@ -278,3 +278,46 @@ def test_snapshot_lists_query_count_is_constant(
     with django_assert_num_queries(4):
         page = client.get("/api/v1/compliance-snapshots/").json()
     assert page["count"] == count
+
+
+def test_a_risk_assessment_time_without_a_zone_is_refused(api, carol, web_system):
+    response = api(carol).post(
+        "/api/v1/risk-assessments/",
+        {
+            "system": web_system.pk,
+            "conducted_at": "2026-02-01T15:00:00",
+            "assessor": "A",
+            "method": "qualitative",
+            "overall_risk": "high",
+            "summary": "s",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "conducted_at" in json.dumps(response.json())
+    assert not RiskAssessment.objects.exists()
+
+
+def test_a_poam_item_cannot_name_another_agencys_licensed_control(api, carol, web_system, agency_b):
+    from compliance.models import Control, Framework
+
+    theirs = Framework.objects.create(name="Licensed elsewhere", version="1", agency=agency_b)
+    secret = Control.objects.create(
+        framework=theirs, identifier="x-1", label="X-1", title="Their text", sort_key="x-0001"
+    )
+    response = api(carol).post(
+        "/api/v1/poam-items/",
+        {
+            "system": web_system.pk,
+            "weakness": "w",
+            "source": "scan",
+            "severity": "high",
+            "scheduled_completion": "2026-06-30",
+            "controls": [secret.pk],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == "controls"
+    assert "Their text" not in json.dumps(response.json())
+    assert not PoamItem.objects.exists()

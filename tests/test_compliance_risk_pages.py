@@ -75,12 +75,25 @@ def test_a_future_risk_assessment_is_shown_as_a_field_error(client, alice, web_s
     assert not RiskAssessment.objects.exists()
 
 
-def test_isso_of_another_system_may_read_but_not_record(client, alice, hr_system):
+def test_isso_of_another_system_does_not_reach_its_risk_pages(client, alice, hr_system):
+    # The inventory pages' rule: an ISSO with no agency-wide role sees their own systems only.
     client.force_login(alice)
-    page = client.get(f"/systems/{hr_system.acronym}/risk-assessments/").content.decode()
-    assert "Record a risk assessment" not in page
-    assert client.get(f"/systems/{hr_system.acronym}/risk-assessments/new/").status_code == 403
-    assert client.get(f"/systems/{hr_system.acronym}/poam/new/").status_code == 403
+    assert client.get(f"/systems/{hr_system.acronym}/risk-assessments/").status_code == 404
+    assert client.get(f"/systems/{hr_system.acronym}/risk-assessments/new/").status_code == 404
+    assert client.get(f"/systems/{hr_system.acronym}/poam/").status_code == 404
+    assert client.get(f"/systems/{hr_system.acronym}/poam/new/").status_code == 404
+
+
+def test_closing_an_item_twice_from_the_page_says_why(client, carol, web_system, ctx, agency_a):
+    item = _item(ctx(carol, agency_a), web_system)
+    client.force_login(carol)
+    first = client.post(f"/poam/{item.pk}/close/", {"status": "closed", "note": "Shipped."})
+    assert first.status_code == 302
+    again = client.post(
+        f"/poam/{item.pk}/close/", {"status": "closed", "note": "Again."}, follow=True
+    )
+    assert again.redirect_chain[-1][0] == f"/poam/{item.pk}/"
+    assert f"POA&amp;M item {item.pk} is already closed (remediated)." in again.content.decode()
 
 
 def test_open_a_poam_item_add_a_milestone_and_close_it(client, carol, web_system):

@@ -4,6 +4,7 @@
 from rest_framework import serializers
 
 from accounts.api import StrictFieldsMixin
+from compliance.api.serializers import AwareDateTimeField
 from compliance.models import (
     ComplianceSnapshot,
     PoamItem,
@@ -23,6 +24,7 @@ class RiskAssessmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     system = serializers.IntegerField(source="system_id", min_value=1)
     system_acronym = serializers.CharField(source="system.acronym", read_only=True)
+    conducted_at = AwareDateTimeField(help_text="ISO 8601 with a zone; never in the future.")
     method = serializers.ChoiceField(choices=RiskAssessmentMethod.choices)
     overall_risk = serializers.ChoiceField(choices=RiskLevel.choices)
     document = serializers.FileField(write_only=True, required=False)
