@@ -387,14 +387,20 @@ def evidence_open(
             f"Evidence {ev.pk} failed verification ({problem}); it is not handed out and the "
             "agency administrators were alerted."
         )
+    data = {"sha256_verified": actual}
+    note = ""
+    if ev.withdrawn_at is not None:
+        data["withdrawn"] = True
+        note = f"Withdrawn item (since {ev.withdrawn_at.isoformat()}: {ev.withdrawn_reason})."
     custody_append(
         evidence=ev,
         action=purpose,
         actor=ctx.user,
         ctx=ctx,
         at=now,
+        note=note,
         location=f"{_storage_label()}:{ev.storage_name}",
-        data={"sha256_verified": actual},
+        data=data,
     )
     return VerifyingFile(open_stored(ev.storage_name), ev)
 
@@ -597,9 +603,9 @@ def transfer_offer(
                 f"Only the current custodian ({_person(holder)}) or an agency administrator may "
                 "transfer custody."
             )
-        if to_user is None or not _sees(to_user, ev.incident.agency, ev):
+        if to_user is None or not to_user.is_active or not _sees(to_user, ev.incident.agency, ev):
             raise InvalidInput(
-                "The receiver must be a member of this agency who can see the incident.",
+                "The receiver must be an active member of this agency who can see the incident.",
                 field="to_user",
             )
         if to_user.pk == holder.pk:

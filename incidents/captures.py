@@ -126,6 +126,10 @@ def _local_copy(ev: Evidence):
 
 def _check(ev: Evidence, actual: str) -> None:
     if actual != ev.sha256:
+        from evidence.services import _record_failed_verify
+
+        problem = f"SHA-256 mismatch while decoding commands: stored {actual}"
+        _record_failed_verify(ev, problem, actual, actor=None, ctx=None, now=timezone.now())
         raise scap_commands.ExtractionFailed(
             f"the stored file's SHA-256 is {actual}, recorded {ev.sha256}: not decoded"
         )

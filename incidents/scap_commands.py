@@ -128,9 +128,8 @@ def version(binary: str, timeout: float = 10.0) -> str:
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    return (
-        done.stdout.decode("utf-8", "replace").strip().splitlines()[0][:100] if done.stdout else ""
-    )
+    lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    return lines[0][:100] if lines else ""
 
 
 def run(
@@ -227,7 +226,10 @@ def parse(output: bytes) -> list[Captured]:
     """sysdig's JSON lines → commands, in the order printed. A line that is not a JSON object
     with an integer ``evt.num`` and ``evt.rawtime`` makes the whole output refused."""
     commands = []
-    for number, line in enumerate(output.decode("utf-8", "replace").splitlines(), start=1):
+    # Only "\n" ends a line: str.splitlines would also cut at U+0085/U+2028/U+2029, which JSON
+    # writers leave raw inside strings — one such command line must not void the extraction.
+    text = output.decode("utf-8", "replace")
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

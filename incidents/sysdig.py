@@ -227,10 +227,9 @@ def normalise_event(item: object) -> falco.Alert:
     if container_id:
         context["container.id"] = container_id
     context.update({k: v for k, v in fields.items() if v not in (None, "")})
-    digest = _digest(
-        POLICY_EVENT,
-        [event_id, time_ns, policy, rule, output, fields, container_id, labels],
-    )
+    # Labels are left out, as for command records: enrichment may change them between
+    # deliveries of the same event.
+    digest = _digest(POLICY_EVENT, [event_id, time_ns, policy, rule, output, fields, container_id])
     return falco.build_alert(
         content_hash=digest,
         kind=falco.Kind.ALERT,

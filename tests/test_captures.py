@@ -125,6 +125,13 @@ def test_unexpected_output_is_refused_whole(output, reason):
         scap_commands.parse(output)
 
 
+def test_a_line_separator_inside_a_command_line_does_not_split_its_json_line():
+    # JSON writers leave U+2028 raw in strings; an attacker can put one in a command line.
+    line = '{"evt.num": 3, "evt.rawtime": 5, "proc.cmdline": "echo a\u2028b", "proc.pid": 9}\n'
+    [c] = scap_commands.parse(line.encode())
+    assert c.cmdline == "echo a\u2028b" and c.pid == 9
+
+
 def test_odd_values_in_the_output_are_made_storable():
     [c] = scap_commands.parse(
         b'{"evt.num": 7, "evt.rawtime": 1000, "proc.cmdline": "sh -c \\u0000x", "proc.pid": true,'
@@ -226,6 +233,10 @@ def test_a_tampered_file_is_not_decoded(upload, settings):
     extraction = capture_commands_extract(evidence_id=ev.pk)
     assert extraction.status == ExtractionStatus.FAILED
     assert "SHA-256" in extraction.error
+    # The read that found it is on the ledger as a failed verification.
+    failed = ev.custody.get(action=Action.VERIFY)
+    assert failed.note.startswith("FAILED: SHA-256 mismatch while decoding commands")
+    assert failed.data["ok"] is False and failed.actor_name == "system"
 
 
 @needs_sysdig

@@ -166,6 +166,26 @@ def test_approving_official_withdraws_once_with_a_reason(ctx, olivia, agency_a, 
     assert services.ledger_check(ev) == []
 
 
+def test_a_withdrawn_item_still_downloads_and_its_ledger_entry_says_it_was_withdrawn(
+    ctx, olivia, audrey, agency_a, stored, media
+):
+    services.evidence_withdraw(ctx=ctx(olivia, agency_a), evidence=stored, reason="Wrong node.")
+    fh = services.evidence_open(ctx=ctx(olivia, agency_a), evidence=stored, purpose="download")
+    fh.close()
+    entry = stored.custody.get(action="download")
+    assert entry.data["withdrawn"] is True
+    assert entry.note.startswith("Withdrawn item (since ") and entry.note.endswith("Wrong node.).")
+    assert services.ledger_check(stored) == []
+
+
+def test_custody_is_never_offered_to_a_deactivated_account(ctx, alice, carol, agency_a, stored):
+    carol.is_active = False
+    carol.save()
+    with pytest.raises(InvalidInput, match="active member"):
+        services.transfer_offer(ctx=ctx(alice, agency_a), evidence=stored, to_user=carol)
+    assert not CustodyTransfer.objects.exists()
+
+
 def test_withdrawal_needs_an_approving_official_and_a_reason(
     ctx, alice, carol, adam, olivia, agency_a, stored
 ):

@@ -149,6 +149,20 @@ def test_last_used_is_recorded_at_most_once_a_minute(post, agency_a, token_a):
     assert IngestToken.lookup(token_a).last_used_at == first + timedelta(minutes=2)
 
 
+def test_a_failure_to_record_last_used_still_answers_stored(post, agency_a, token_a, monkeypatch):
+    # The alert is committed before the token's bookkeeping: an error status then would make
+    # falcosidekick drop (or resend) what is stored.
+    from django.db import DatabaseError
+
+    def fail(self, *, now):
+        raise DatabaseError("lock timeout")
+
+    monkeypatch.setattr(IngestToken, "touch", fail)
+    response = post(shell(time=iso(T0)), token=token_a)
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+    assert Detection.objects.filter(agency=agency_a).count() == 1
+
+
 def test_get_is_not_allowed(client, token_a):
     assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {token_a}").status_code == 405
 

@@ -233,6 +233,13 @@ def test_redelivered_actions_do_not_change_the_hash_but_another_event_id_does():
     assert other.content_hash != first.content_hash
 
 
+def test_labels_enriched_between_deliveries_do_not_make_a_new_event():
+    first = sysdig.normalise_event(policy_event())
+    enriched = policy_event()
+    enriched["labels"]["kubernetes.node.name"] = "node-7"
+    assert sysdig.normalise_event(enriched).content_hash == first.content_hash
+
+
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [
