@@ -303,6 +303,22 @@ def test_a_rerun_request_is_scoped_and_needs_a_handler(
     assert CommandExtraction.objects.get(evidence=ev).runs == 2
 
 
+def test_the_api_queues_a_rerun_for_handlers_only(
+    upload, api, carol, olivia, audrey, bob, settings, django_capture_on_commit_callbacks
+):
+    settings.DOCKET_SYSDIG_BINARY = "/nonexistent/sysdig"
+    ev = upload("raw.scap")
+    url = f"/api/v1/evidence/{ev.pk}/extract-commands"
+    assert api(bob).post(url).status_code == 404
+    assert api(audrey).post(url).status_code == 404  # an auditor not granted the incident
+    assert api(olivia).post(url).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(carol).post(url)
+    assert response.status_code == 202 and response.json() == {"queued": ev.pk}
+    extraction = CommandExtraction.objects.get(evidence=ev)
+    assert extraction.runs == 2 and "/nonexistent/sysdig" in extraction.error
+
+
 def test_sysdig_runs_under_prlimit_when_it_is_installed(monkeypatch):
     args = ["/usr/bin/sysdig", "-r", "x"]
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")

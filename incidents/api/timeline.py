@@ -113,3 +113,26 @@ class IncidentTimelineView(APIView):
                 "extractions": ExtractionSerializer(timeline.extractions, many=True).data,
             }
         )
+
+
+class CaptureCommandsView(APIView):
+    """``POST /api/v1/evidence/{id}/extract-commands``: decode the executed commands of a scap
+    item again (after installing or upgrading sysdig, say). Queued for the worker once the
+    request commits; the outcome shows in the timeline's ``extractions``."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: inline_serializer("ExtractionQueued", {"queued": serializers.IntegerField()})
+        },
+    )
+    def post(self, request, pk):
+        from evidence.models import Evidence
+        from incidents.captures import capture_commands_request
+
+        ctx = request.agency_context
+        evidence = scope(Evidence.objects.all(), ctx).filter(pk=pk).first()
+        if evidence is None:
+            raise NotFound("No such evidence.")
+        capture_commands_request(ctx=ctx, evidence=evidence)
+        return Response({"queued": evidence.pk}, status=202)
