@@ -210,6 +210,10 @@ def build_document(*, ctx: AgencyContext, incident, known_at: datetime) -> dict:
         "as_of": _iso(at),
         "as_of_basis": "first_detected_at" if incident.first_detected_at else "identified_at",
         "known_at": _iso(known_at),
+        # The inventory (FIPS 199 levels, ATO, baseline) keeps no history: those fields of
+        # each system are as Docket held them at ``known_at``, not at ``as_of``; the document
+        # says so to whoever reads it.
+        "inventory_as_of": "known_at",
         "systems": out,
         "poam_items_from_incident": [
             _poam(i) for i in from_incident.order_by("system__acronym", "pk")

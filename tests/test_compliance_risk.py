@@ -369,6 +369,8 @@ def test_snapshot_freezes_the_state_as_of_first_detection(
     assert snap.as_of == DETECTED and snap.taken_at == NOW and snap.taken_by == carol
     doc = snap.document
     assert doc["schema_version"] == 1 and doc["as_of"] == DETECTED.isoformat()
+    # The inventory has no history: the document says its fields are as known when taken.
+    assert doc["inventory_as_of"] == "known_at" and doc["known_at"] == NOW.isoformat()
     (system,) = doc["systems"]
     (fw,) = system["frameworks"]
     assert fw["counts"] == {
