@@ -103,9 +103,10 @@ def _sort_key(value: str, position: int, where: str) -> str:
 
 def parse_framework(text: str, fmt: str, *, known_parents: Iterable[str] = ()) -> FrameworkDocument:
     """A framework file, validated. ``known_parents``: identifiers already stored in the
-    framework, which a file updating some of its controls may name as parents."""
+    framework, which a file updating some of its controls may name as parents — a mapping of
+    identifier → its stored parent's identifier also lets the cycle check see stored links."""
     document = _framework_csv(text) if fmt == "csv" else _framework_yaml(text)
-    known = known_parents if isinstance(known_parents, set) else set(known_parents)
+    known = known_parents if isinstance(known_parents, set | dict) else set(known_parents)
     _check_controls(document, known)
     return document
 
@@ -220,7 +221,7 @@ def _framework_yaml(text: str) -> FrameworkDocument:
     )
 
 
-def _check_controls(document: FrameworkDocument, known_parents: set[str]) -> None:
+def _check_controls(document: FrameworkDocument, known_parents: set[str] | dict) -> None:
     seen: dict[str, str] = {}
     for c in document.controls:
         if c.identifier in seen:
@@ -239,7 +240,10 @@ def _check_controls(document: FrameworkDocument, known_parents: set[str]) -> Non
             raise TabularError(
                 c.where, f"parent {c.parent!r} is not a control of this file or framework"
             )
-    parents = {c.identifier: c.parent for c in document.controls}
+    # Stored links (``known_parents`` as a mapping) count too; the file's win where it names
+    # the same control.
+    stored = known_parents if isinstance(known_parents, dict) else {}
+    parents = {**stored, **{c.identifier: c.parent for c in document.controls}}
     for c in document.controls:
         chain, current = {c.identifier}, c.parent
         while current in parents and parents[current] is not None:

@@ -245,9 +245,12 @@ def _profile_import(body, framework_name, framework_version):
                     raise InvalidInput(
                         f"{path}: no control {identifier!r} in {framework}.", path=path
                     )
-                stack = [control]
+                stack, walked = [control], set()
                 while stack:
                     current = stack.pop()
+                    if current.pk in walked:  # reached already: no parent loop can trap us
+                        continue
+                    walked.add(current.pk)
                     chosen.add(current.pk)
                     if s.with_children:
                         stack.extend(children[current.pk])
@@ -495,7 +498,11 @@ def framework_file_import(
     except tabular.TabularError as exc:
         raise _tabular_invalid(exc) from exc
     existing = Framework.objects.filter(agency=agency, name=head.name, version=head.version).first()
-    known = set(existing.controls.values_list("identifier", flat=True)) if existing else set()
+    # The stored controls and their parents: a file may name them as parents, and must not
+    # close a loop through them (a stored child made the parent of its own parent).
+    known = (
+        dict(existing.controls.values_list("identifier", "parent__identifier")) if existing else {}
+    )
     try:
         document = documents.parse_framework(text, fmt, known_parents=known)
     except tabular.TabularError as exc:

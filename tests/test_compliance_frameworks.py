@@ -225,6 +225,17 @@ def test_a_partial_file_may_name_a_parent_already_stored(acme, carol, agency_a, 
     assert acme.controls.get(identifier="AC-1.2").parent.identifier == "AC-1"
 
 
+def test_a_file_cannot_close_a_parent_loop_through_stored_controls(acme, carol, agency_a, ctx):
+    # AC-1.1 is stored as AC-1's child; making AC-1 the child of AC-1.1 would loop.
+    loop = (
+        "framework,version,identifier,title,parent\n"
+        "Acme Security Standard,2.0,AC-1,Access policy,AC-1.1\n"
+    )
+    with pytest.raises(InvalidInput, match="line 2: parents of 'AC-1' form a cycle"):
+        framework_file_import(upload(loop), ctx=ctx(carol, agency_a))
+    assert acme_controls(acme)["AC-1"] is None
+
+
 def test_command_imports_for_an_agency_detecting_the_format_by_content(db, agency_a, tmp_path):
     path = tmp_path / "acme-standard"  # no extension: told by the content
     path.write_text(ACME_YAML)
