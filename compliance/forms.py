@@ -106,3 +106,34 @@ class AssessmentForm(UswdsForm):
             else:
                 data["control_obj"] = control
         return data
+
+
+IMPORT_KINDS = (
+    ("framework", "A licensed framework (CSV or YAML): its controls and their text"),
+    ("crosswalk", "Crosswalk rows (CSV or YAML): mappings between controls"),
+    ("systems", "The system inventory (CSV, the columns of the export)"),
+    ("assessments", "Control assessments (CSV, or OSCAL assessment results in JSON)"),
+)
+
+
+class ImportForm(UswdsForm):
+    """One file for one of the compliance imports (formats in docs/compliance-import.md)."""
+
+    kind = forms.ChoiceField(
+        label="What the file holds", choices=IMPORT_KINDS, widget=forms.RadioSelect
+    )
+    file = forms.FileField(
+        label="File", help_text="All of it is stored, or nothing: an error names the line or path."
+    )
+    system = forms.CharField(
+        label="System acronym (OSCAL assessment results only)",
+        required=False,
+        max_length=32,
+        help_text="For results that do not name their system in a system-acronym property.",
+    )
+    framework = forms.CharField(
+        label="Framework name (OSCAL assessment results only)",
+        required=False,
+        max_length=200,
+        help_text="Default NIST SP 800-53.",
+    )

@@ -441,3 +441,66 @@ def control_history(request, ctx, acronym, control_pk):
         },
         status=status,
     )
+
+
+# --- imports ------------------------------------------------------------------------------------
+
+
+def _run_import(ctx, data):
+    """The import service for the form's ``kind``: each checks the caller's role and stores the
+    whole file or nothing."""
+    uploaded = data["file"]
+    common = {"ctx": ctx, "filename": uploaded.name}
+    kind = data["kind"]
+    if kind == "framework":
+        return services.framework_file_import(uploaded, **common)
+    if kind == "crosswalk":
+        return services.crosswalk_file_import(uploaded, **common)
+    if kind == "systems":
+        return services.systems_file_import(uploaded, **common)
+    return services.assessments_file_import(
+        uploaded,
+        **common,
+        system=data["system"] or None,
+        framework=data["framework"] or None,
+    )
+
+
+@with_context
+def compliance_import(request, ctx):
+    """Import a framework, crosswalk, inventory or assessments file; the page answers with what
+    was created, updated and found unchanged, or with the error naming the line or path (and
+    then nothing was stored)."""
+    from .forms import IMPORT_KINDS, ImportForm
+
+    form = ImportForm(request.POST or None, request.FILES or None)
+    result, problem, status, uploaded = None, None, 200, None
+    if request.method == "POST":
+        if not form.is_valid():
+            status = 400
+        else:
+            uploaded = form.cleaned_data["file"]
+            try:
+                result = _run_import(ctx, form.cleaned_data)
+            except NotPermitted:
+                raise
+            except DocketError as exc:
+                problem, status = exc.message, exc.status
+                form.add_error("file", exc.message)
+            finally:
+                uploaded.close()
+    labels = dict(IMPORT_KINDS)
+    return render(
+        request,
+        "compliance/import.html",
+        {
+            "nav": "systems",
+            "form": form,
+            "result": result,
+            "result_label": labels.get(form.data.get("kind", "")) if result else "",
+            "filename": uploaded.name if result else "",
+            "problem": problem,
+            "list_url": reverse("system-list"),
+        },
+        status=status,
+    )

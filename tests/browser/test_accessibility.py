@@ -49,6 +49,7 @@ PAGES = [
     ("calendar-settings", "/calendar/", "carol"),
     ("triage-queue", "/triage/", "carol"),
     ("system-list", "/systems/", "carol"),
+    ("compliance-import", "/compliance/import/", "carol"),
     ("system-detail", "/systems/FTA-WEB/", "carol"),
     ("system-detail-isso", "/systems/FTA-WEB/", "alice"),
     ("system-detail-past", "/systems/FTA-WEB/?as_of=2026-01-01T12:00", "audrey"),
