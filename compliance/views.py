@@ -10,10 +10,8 @@ write, recording an assessment, is ``services.assessment_record``.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
@@ -23,9 +21,9 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from accounts.context import AgencyContextError, get_context
 from accounts.errors import DocketError, InvalidInput, NotFound, NotPermitted
 from incidents.forms import to_local_input
+from incidents.views import agency_view
 from reporting.clock import format_local
 
 from . import selectors, services
@@ -49,28 +47,8 @@ ATO_FILTERS = {"expired": "Expired", "soon": f"Expires within {EXPIRING_SOON_DAY
 
 
 def with_context(view):
-    """Signed-in, with an agency context; otherwise a page asking to choose an agency."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            ctx = get_context(request)
-        except AgencyContextError as exc:
-            return render(
-                request,
-                "incidents/choose_agency.html",
-                {"nav": "systems", "reason": str(exc)},
-                status=403,
-            )
-        try:
-            return view(request, ctx, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except NotPermitted as exc:
-            return _forbidden(request, exc.message)
-
-    return wrapper
+    """``incidents.views.agency_view`` for the system pages."""
+    return agency_view(nav="systems", forbidden=_forbidden)(view)
 
 
 def _forbidden(request, message):

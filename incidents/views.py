@@ -113,29 +113,40 @@ STATE_TAG = {
 # --- plumbing ---------------------------------------------------------------------------------
 
 
+def agency_view(*, nav: str, forbidden):
+    """A decorator for pages: signed in, with an agency context (otherwise the page asking to
+    choose an agency), called as ``view(request, ctx, ...)``; a service's ``NotFound`` becomes
+    a 404 and ``NotPermitted`` the ``forbidden(request, message)`` page. ``nav`` marks the
+    primary navigation item. The incident and compliance pages each make theirs from it."""
+
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                ctx = get_context(request)
+            except AgencyContextError as exc:
+                return render(
+                    request,
+                    "incidents/choose_agency.html",
+                    {"nav": nav, "reason": str(exc)},
+                    status=403,
+                )
+            try:
+                return view(request, ctx, *args, **kwargs)
+            except NotFound as exc:
+                raise Http404(exc.message) from exc
+            except NotPermitted as exc:
+                return forbidden(request, exc.message)
+
+        return wrapper
+
+    return decorate
+
+
 def with_context(view):
-    """Signed-in, with an agency context; otherwise a page asking to choose an agency."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            ctx = get_context(request)
-        except AgencyContextError as exc:
-            return render(
-                request,
-                "incidents/choose_agency.html",
-                {"nav": "incidents", "reason": str(exc)},
-                status=403,
-            )
-        try:
-            return view(request, ctx, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except NotPermitted as exc:
-            return _forbidden(request, exc.message)
-
-    return wrapper
+    """``agency_view`` for the incident pages."""
+    return agency_view(nav="incidents", forbidden=_forbidden)(view)
 
 
 def page_url(name, *args) -> str:
