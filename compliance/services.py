@@ -686,18 +686,30 @@ def crosswalk_rows_write(
         if source_pk is None or target_pk is None:
             result.skipped += 1
             continue
-        if source_pk == target_pk or (target_pk, source_pk) in wanted:
+        if source_pk == target_pk:
+            raise InvalidInput(f"{row.where}: maps a control to itself.", **_where(row.where))
+        # The same pair again — in either direction, or spelt another way (AU-2 / au-2).
+        earlier = wanted.get((source_pk, target_pk)) or wanted.get((target_pk, source_pk))
+        if earlier is not None:
             raise InvalidInput(
-                f"{row.where}: maps a control to itself or repeats another row.",
-                **_where(row.where),
+                f"{row.where}: the same mapping as {earlier.where}.", **_where(row.where)
             )
         wanted[(source_pk, target_pk)] = row
+    controls_named = {pk for pair in wanted for pk in pair}
     stored = {
         (m.source_control_id, m.target_control_id): m
         for m in mapping_model.objects.filter(
-            agency_id=agency_id, source_control_id__in={s for s, _ in wanted}
+            agency_id=agency_id,
+            source_control_id__in=controls_named,
+            target_control_id__in=controls_named,
         )
     }
+    for (source_pk, target_pk), row in wanted.items():
+        if (source_pk, target_pk) not in stored and (target_pk, source_pk) in stored:
+            raise InvalidInput(
+                f"{row.where}: the reverse of this mapping is stored already; change that one.",
+                **_where(row.where),
+            )
     new, changed = [], []
     for (source_pk, target_pk), row in wanted.items():
         values = {"relationship": row.relationship, "source": row.source, "note": row.note}

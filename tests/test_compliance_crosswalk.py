@@ -300,6 +300,21 @@ def test_crosswalk_import_creates_then_is_unchanged_then_updates(nist, agency_a)
     assert (row.relationship, row.note) == ("equivalent", "because")
 
 
+def test_the_same_pair_spelt_another_way_is_a_repeat(nist, agency_a):
+    text = CSV_HEAD + f"PCI DSS,10.2.2,{NIST},AU-6,related,\nPCI DSS,10.2.2,{NIST},au-6,related,\n"
+    with pytest.raises(InvalidInput, match="line 3: the same mapping as line 2"):
+        import_rows(text, agency=agency_a)
+    assert not ControlMapping.objects.filter(agency=agency_a).exists()
+
+
+def test_a_file_cannot_store_the_reverse_of_a_stored_mapping(nist, agency_a):
+    import_rows(CSV_HEAD + f"PCI DSS,10.2.2,{NIST},AU-6,related,\n", agency=agency_a)
+    reverse = CSV_HEAD + f"{NIST},AU-6,PCI DSS,10.2.2,related,\n"
+    with pytest.raises(InvalidInput, match="line 2: the reverse of this mapping is stored"):
+        import_rows(reverse, agency=agency_a)
+    assert ControlMapping.objects.filter(agency=agency_a).count() == 1
+
+
 def test_crosswalk_yaml_with_a_default_source(nist):
     text = yaml.safe_dump(
         {
