@@ -195,10 +195,14 @@ def incident_timeline(
                 "cwd",
                 "evidence__id",
                 "evidence__original_filename",
+                "evidence__withdrawn_at",
             )
             .order_by("time_ns", "pk")
         )
         for c in take(captured):
+            # A withdrawn capture's commands stay visible, marked: they must not be read as
+            # standing evidence.
+            withdrawn = " (withdrawn evidence)" if c.evidence.withdrawn_at is not None else ""
             entries.append(
                 Entry(
                     source="capture",
@@ -210,7 +214,7 @@ def incident_timeline(
                     container=_where(c.container_id, c.k8s_namespace, c.k8s_pod, ""),
                     command=c.cmdline,
                     detail=f"cwd {c.cwd}" if c.cwd else "",
-                    origin=c.evidence.original_filename,
+                    origin=c.evidence.original_filename + withdrawn,
                     ref={"type": "evidence", "id": c.evidence_id, "command": c.pk},
                 )
             )

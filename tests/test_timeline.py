@@ -148,7 +148,7 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
 
 @needs_sysdig
 def test_commands_of_the_incidents_scap_evidence_join_the_timeline(
-    ctx, alice, carol, agency_a, incident, django_capture_on_commit_callbacks
+    ctx, alice, carol, olivia, agency_a, incident, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         ev = evidence_upload(
@@ -169,6 +169,13 @@ def test_commands_of_the_incidents_scap_evidence_join_the_timeline(
     assert curl.container == "host" and curl.origin == "curl_google.scap"
     assert curl.ref == {"type": "evidence", "id": ev.pk, "command": curl.ref["command"]}
     assert [x.status for x in timeline.extractions] == ["succeeded"]
+
+    # Withdrawn, the capture's commands stay on the timeline, marked as such.
+    from evidence.services import evidence_withdraw
+
+    evidence_withdraw(ctx=ctx(olivia, agency_a), evidence=ev, reason="Wrong node.")
+    [curl] = incident_timeline(ctx(carol, agency_a), incident, sources=["capture"]).entries
+    assert curl.origin == "curl_google.scap (withdrawn evidence)"
 
 
 def test_a_failed_extraction_is_shown_on_the_page(
