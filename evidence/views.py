@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from accounts.errors import DocketError, InvalidInput, NotFound, NotPermitted
+from accounts.errors import DocketError, InvalidInput, NotFound
 from accounts.models import Role
 from accounts.scoping import scope
 from incidents.models import Incident
@@ -260,11 +260,12 @@ def _action(request, ctx, ev, act, *, done, forms=None):
     """Run ``act()``; on a refusal show the item's page with the service's message."""
     try:
         act()
-    except (NotFound, NotPermitted, DocketError) as exc:
-        if isinstance(exc, NotFound):
-            raise Http404(exc.message) from exc
-        status = 403 if isinstance(exc, NotPermitted) else exc.status
-        return _render_item(request, ctx, ev, status=status, action_error=exc.message, forms=forms)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DocketError as exc:  # NotPermitted's status is 403
+        return _render_item(
+            request, ctx, ev, status=exc.status, action_error=exc.message, forms=forms
+        )
     messages.success(request, done)
     return _to_item(ev)
 

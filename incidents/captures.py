@@ -98,6 +98,8 @@ def capture_commands_request(
 @contextmanager
 def _local_copy(ev: Evidence):
     """A local path holding the item's bytes, checked against the recorded SHA-256."""
+    from evidence.services import _hash_stored, open_stored  # evidence imports this module
+
     digest = hashlib.sha256()
     path = None
     try:
@@ -105,16 +107,14 @@ def _local_copy(ev: Evidence):
     except NotImplementedError:
         path = None
     if path is not None:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-        _check(ev, digest.hexdigest())
+        _check(ev, _hash_stored(ev.storage_name)[0])
         yield path
         return
     tmp = tempfile.mkdtemp(prefix="docket-scap-")
     try:
         local = os.path.join(tmp, "capture.scap")
-        with default_storage.open(ev.storage_name, "rb") as src, open(local, "wb") as dst:
+        # open_stored streams from S3 (django-storages' own S3File would copy it first).
+        with open_stored(ev.storage_name) as src, open(local, "wb") as dst:
             while chunk := src.read(1 << 20):
                 digest.update(chunk)
                 dst.write(chunk)

@@ -143,6 +143,27 @@ def _detection(alert: falco.Alert, *, agency, token, system_id, now) -> Detectio
     )
 
 
+def _normalised(items: Iterable[falco.Item], normalise, result: IngestResult) -> dict:
+    """The valid items of a batch, normalised, by content hash (first of each kept): the
+    unreadable and rejected are listed in ``result`` with their index and reason, repeats
+    within the batch counted as duplicates."""
+    found: dict = {}
+    for item in items:
+        if item.error:
+            result.rejected.append(_reject(item, item.error))
+            continue
+        try:
+            value = normalise(item.value)
+        except falco.Rejected as exc:
+            result.rejected.append(_reject(item, str(exc)))
+            continue
+        if value.content_hash in found:
+            result.duplicates += 1
+        else:
+            found[value.content_hash] = value
+    return found
+
+
 def alerts_store(
     *,
     agency: Agency,
@@ -171,20 +192,7 @@ def alerts_store(
     if selectors is None:
         selectors = agency_selectors(agency)
     result = IngestResult()
-    alerts: dict[str, falco.Alert] = {}
-    for item in items:
-        if item.error:
-            result.rejected.append(_reject(item, item.error))
-            continue
-        try:
-            alert = normalise(item.value)
-        except falco.Rejected as exc:
-            result.rejected.append(_reject(item, str(exc)))
-            continue
-        if alert.content_hash in alerts:
-            result.duplicates += 1
-        else:
-            alerts[alert.content_hash] = alert
+    alerts: dict[str, falco.Alert] = _normalised(items, normalise, result)
     if not alerts:
         return result
     if connection.vendor == "postgresql":
@@ -292,20 +300,7 @@ def commands_store(
     reason, like ``alerts_store``."""
     now = now or timezone.now()
     result = IngestResult()
-    commands: dict[str, sysdig.Command] = {}
-    for item in items:
-        if item.error:
-            result.rejected.append(_reject(item, item.error))
-            continue
-        try:
-            command = sysdig.normalise_command(item.value)
-        except falco.Rejected as exc:
-            result.rejected.append(_reject(item, str(exc)))
-            continue
-        if command.content_hash in commands:
-            result.duplicates += 1
-        else:
-            commands[command.content_hash] = command
+    commands: dict[str, sysdig.Command] = _normalised(items, sysdig.normalise_command, result)
     if not commands:
         return result
     with transaction.atomic():

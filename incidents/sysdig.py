@@ -349,17 +349,20 @@ def normalise_command(item: object) -> Command:
             values["pcomm"],
         ],
     )
+    # Every value comes from ``item``: as for alerts (``falco.build_alert``), one look at the
+    # whole of it spares scrubbing each value when there is nothing to replace.
+    fix = scrub if falco._needs_scrub(item) else falco._unchanged
     cut = {
-        name: scrub(value)[: COMMAND_LENGTHS[name]] if name in COMMAND_LENGTHS else scrub(value)
+        name: fix(value)[: COMMAND_LENGTHS[name]] if name in COMMAND_LENGTHS else fix(value)
         for name, value in values.items()
     }
     return Command(
         content_hash=digest,
         time=time,
         time_ns=time_ns,
-        cmdline=scrub(cmdline),
-        labels=scrub(labels),
-        raw=scrub(item),
+        cmdline=fix(cmdline),
+        labels=fix(labels),
+        raw=fix(item),
         **ints,
         **cut,
     )

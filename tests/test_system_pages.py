@@ -29,6 +29,7 @@ from compliance.models import (
 from compliance.services import assessment_record
 
 from .factories import SystemFactory
+from .test_compliance_asof import make_framework
 
 S = AssessmentStatus
 MARCH = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -54,21 +55,6 @@ def login(client):
         return client
 
     return _login
-
-
-def make_framework(n, name="Test framework"):
-    framework = Framework.objects.create(name=name, version="1")
-    controls = Control.objects.bulk_create(
-        Control(
-            framework=framework,
-            identifier=f"ac-{i}",
-            label=f"AC-{i}",
-            title=f"Control {i}",
-            sort_key=f"ac-{i:04d}",
-        )
-        for i in range(1, n + 1)
-    )
-    return framework, controls
 
 
 @pytest.fixture

@@ -84,10 +84,13 @@ class ImportCommand(BaseCommand):
             progress = Progress(size, sys.stderr, sys.stderr.isatty() and not no_progress)
             try:
                 total = self._import(found, text, batch_size, progress, raw)
-            except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, OSError) as exc:
-                progress.close()
-                raise CommandError(f"{file} cannot be read: {exc}.") from exc
-            except falco.Unreadable as exc:
+            except (
+                UnicodeDecodeError,
+                EOFError,
+                gzip.BadGzipFile,
+                OSError,
+                falco.Unreadable,
+            ) as exc:
                 progress.close()
                 raise CommandError(f"{file} cannot be read: {exc}.") from exc
             progress.close()
