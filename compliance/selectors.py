@@ -187,7 +187,9 @@ def systems_visible(ctx: AgencyContext) -> QuerySet[InformationSystem]:
 
 
 def may_record_assessments(ctx: AgencyContext, system: InformationSystem) -> bool:
-    """What ``compliance.services.assessment_record`` allows, for showing or hiding its form."""
+    """Who writes a system's compliance records (assessments, risk assessments, POA&M): a
+    compliance officer, or an ISSO of that system. The services refuse others; pages use it to
+    show or hide their forms."""
     return ctx.has_role(Role.COMPLIANCE_OFFICER) or (
         ctx.has_role(Role.ISSO) and system.pk in ctx.isso_system_ids
     )

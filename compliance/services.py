@@ -342,10 +342,7 @@ def _assessment_build(
     """``assessment_record``'s rules on a system and control already found in scope: the
     unsaved assessment, or ``InvalidInput``/``NotPermitted``. ``members``: the agency's member
     ids, when the caller checks many rows (a bulk import) and has read them once."""
-    may = ctx.has_role(Role.COMPLIANCE_OFFICER) or (
-        ctx.has_role(Role.ISSO) and system.pk in ctx.isso_system_ids
-    )
-    if not may:
+    if not selectors.may_record_assessments(ctx, system):
         raise NotPermitted(
             "Only a compliance officer, or an ISSO of this system, may record its assessments."
         )
@@ -1251,6 +1248,7 @@ def _assessments_record(*, ctx: AgencyContext, lines: list[_AssessmentLine], now
         for m in Membership.objects.filter(agency=ctx.agency).select_related("user")
     }
     by_username = {u.username: u for u in members.values()}
+    member_ids = set(members)
 
     def framework_for(line: _AssessmentLine) -> Framework:
         if line.framework:
@@ -1304,7 +1302,7 @@ def _assessments_record(*, ctx: AgencyContext, lines: list[_AssessmentLine], now
                     finding=line.finding,
                     assessor=assessor,
                     now=now,
-                    members=set(members),
+                    members=member_ids,
                 )
             )
         except (InvalidInput, NotPermitted) as exc:

@@ -56,10 +56,7 @@ def _now(now: datetime | None) -> datetime:
 def _system_writer(ctx: AgencyContext, system, act: str) -> InformationSystem:
     """The system through the caller's scope, if they may ``act`` on it."""
     system = visible_system(ctx, system)
-    if not (
-        ctx.has_role(Role.COMPLIANCE_OFFICER)
-        or (ctx.has_role(Role.ISSO) and system.pk in ctx.isso_system_ids)
-    ):
+    if not selectors.may_record_assessments(ctx, system):
         raise NotPermitted(f"Only a compliance officer, or an ISSO of this system, may {act}.")
     return system
 

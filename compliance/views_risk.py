@@ -58,10 +58,7 @@ def _system(ctx, acronym):
     return selectors_risk.visible_system(ctx, acronym)
 
 
-def _may_write(ctx, system) -> bool:
-    return ctx.has_role(Role.COMPLIANCE_OFFICER) or (
-        ctx.has_role(Role.ISSO) and system.pk in ctx.isso_system_ids
-    )
+_may_write = selectors.may_record_assessments
 
 
 def _system_context(ctx, system, nav="systems"):
