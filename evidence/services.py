@@ -17,7 +17,6 @@ import queue
 import threading
 import unicodedata
 import uuid
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -712,7 +711,8 @@ class _BackgroundHash:
     hashes a large buffer, so SHA-256 and MD5 run beside each other and beside the reading
     of the request and the writing to storage (on one thread the two digests cost more than
     the rest of an upload together). The chunk objects are shared, not copied; at most
-    ``WAITING`` of them wait, so memory stays bounded."""
+    ``WAITING`` of them wait, so memory stays bounded. ``stop()`` ends and joins the thread;
+    it is safe to call more than once, and nothing may be fed after it."""
 
     WAITING = 4
 
@@ -720,12 +720,15 @@ class _BackgroundHash:
         self._hash = hashlib.new(name, usedforsecurity=name != "md5")
         self._queue: queue.Queue = queue.Queue(self.WAITING)
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def _run(self) -> None:
         while (chunk := self._queue.get()) is not None:
             self._hash.update(chunk)
 
     def update(self, chunk) -> None:
+        if self._stopped:
+            raise RuntimeError("this digest was stopped; nothing more can be hashed")
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._run, name=f"evidence-{self._hash.name}", daemon=True
@@ -733,8 +736,15 @@ class _BackgroundHash:
             self._thread.start()
         self._queue.put(chunk if isinstance(chunk, bytes) else bytes(chunk))
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
     def stop(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
 
@@ -743,14 +753,11 @@ class _BackgroundHash:
         return self._hash.hexdigest()
 
 
-def _stop_hashes(hashes) -> None:
-    for digest in hashes:
-        digest.stop()
-
-
 class _Intake:
     """The source as storage reads it: every chunk is counted against the limit, hashed and
-    inspected on its way through."""
+    inspected on its way through. A context manager: however the upload ends (stored,
+    refused for size, format or kind, interrupted, a storage error), leaving the ``with``
+    block stops and joins both hash threads before the service returns or raises."""
 
     def __init__(self, source, *, limit: int, kind: str, max_decompressed: int):
         self.source = source
@@ -759,19 +766,28 @@ class _Intake:
         self.size = 0
         self.sha256 = _BackgroundHash("sha256")
         self.md5 = _BackgroundHash("md5")
-        # However the upload ends (done, rejected, storage error), the hash threads end too.
-        weakref.finalize(self, _stop_hashes, (self.sha256, self.md5))
         self.inspector: formats.Inspector | None = formats.Inspector(
             max_decompressed=max_decompressed
         )
         self.problem: formats.FormatError | None = None
         self.guess_checked = False
 
+    def __enter__(self) -> _Intake:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_hashing()
+
+    def stop_hashing(self) -> None:
+        """End and join the hash threads (idempotent)."""
+        self.sha256.stop()
+        self.md5.stop()
+
     def read(self, size: int = -1) -> bytes:
         try:
             return self._read(size)
         except _Rejected:
-            _stop_hashes((self.sha256, self.md5))
+            self.stop_hashing()  # storage may hold on to the intake; end the threads now
             raise
 
     def _read(self, size: int) -> bytes:
@@ -986,78 +1002,81 @@ def evidence_upload(
     uid = uuid.uuid4()
     temp_name = f"evidence/tmp/{uid.hex}.part"
     final_name = None
-    intake = _Intake(fileobj, limit=limit, kind=kind, max_decompressed=_max_decompressed())
     kept = False
-    try:
+    # Leaving the block stops and joins the hash threads, whatever ended the upload.
+    with _Intake(fileobj, limit=limit, kind=kind, max_decompressed=_max_decompressed()) as intake:
         try:
-            temp_name = default_storage.save(temp_name, _IntakeFile(intake, name=temp_name))
-        except _Rejected as rejected:
-            raise rejected.error from rejected.__cause__
-        if declared_size is not None and intake.size != declared_size:
-            raise UploadInterrupted(
-                f"Received {intake.size} bytes of the {declared_size} declared: the upload was "
-                "interrupted; nothing was kept."
-            )
-        info = intake.finish()
-        if info is None and kind != Kind.OTHER:
-            raise _format_rejection(kind, intake.problem)
-        if info is None:  # kind "other": kept with the problem on record
-            problem = intake.problem
-            info = formats.FormatInfo(problem.format or "data", details={"problem": str(problem)})
-        reason = formats.kind_mismatch(kind, info)
-        if reason:
-            raise InvalidInput(f"Declared kind {kind!r} rejected. {reason}", field="kind")
-        abbreviation = incident.agency.abbreviation
-        final_name = _promote(temp_name, f"evidence/{abbreviation}/{incident.number}/{uid.hex}")
-        temp_name = None
-        with transaction.atomic():
-            locked = (
-                scope(Incident.objects.select_for_update(of=("self",)), ctx)
-                .filter(pk=incident.pk)
-                .first()
-            )
-            if locked is None:
-                raise NotFound("No such incident.")
-            draft.uid = uid
-            draft.original_filename = filename
-            draft.size = intake.size
-            draft.sha256 = intake.sha256.hexdigest()
-            draft.md5 = intake.md5.hexdigest()
-            draft.detected_format = info.format
-            draft.compression = info.compression or ""
-            draft.format_details = info.details
-            draft.storage_name = final_name
-            draft.storage_backend = _storage_label()
-            draft.uploaded_at = now
-            draft.uploaded_by = ctx.user
-            draft.save()
-            if collected_at is not None:
+            try:
+                temp_name = default_storage.save(temp_name, _IntakeFile(intake, name=temp_name))
+            except _Rejected as rejected:
+                raise rejected.error from rejected.__cause__
+            if declared_size is not None and intake.size != declared_size:
+                raise UploadInterrupted(
+                    f"Received {intake.size} bytes of the {declared_size} declared: the upload was "
+                    "interrupted; nothing was kept."
+                )
+            info = intake.finish()
+            if info is None and kind != Kind.OTHER:
+                raise _format_rejection(kind, intake.problem)
+            if info is None:  # kind "other": kept with the problem on record
+                problem = intake.problem
+                info = formats.FormatInfo(
+                    problem.format or "data", details={"problem": str(problem)}
+                )
+            reason = formats.kind_mismatch(kind, info)
+            if reason:
+                raise InvalidInput(f"Declared kind {kind!r} rejected. {reason}", field="kind")
+            abbreviation = incident.agency.abbreviation
+            final_name = _promote(temp_name, f"evidence/{abbreviation}/{incident.number}/{uid.hex}")
+            temp_name = None
+            with transaction.atomic():
+                locked = (
+                    scope(Incident.objects.select_for_update(of=("self",)), ctx)
+                    .filter(pk=incident.pk)
+                    .first()
+                )
+                if locked is None:
+                    raise NotFound("No such incident.")
+                draft.uid = uid
+                draft.original_filename = filename
+                draft.size = intake.size
+                draft.sha256 = intake.sha256.hexdigest()
+                draft.md5 = intake.md5.hexdigest()
+                draft.detected_format = info.format
+                draft.compression = info.compression or ""
+                draft.format_details = info.details
+                draft.storage_name = final_name
+                draft.storage_backend = _storage_label()
+                draft.uploaded_at = now
+                draft.uploaded_by = ctx.user
+                draft.save()
+                if collected_at is not None:
+                    custody_append(
+                        evidence=draft,
+                        action=Action.COLLECT,
+                        actor=ctx.user,
+                        ctx=ctx,
+                        at=collected_at,
+                        note=_collect_note(draft),
+                        location=draft.source_host or draft.source_description,
+                    )
                 custody_append(
                     evidence=draft,
-                    action=Action.COLLECT,
+                    action=Action.UPLOAD,
                     actor=ctx.user,
                     ctx=ctx,
-                    at=collected_at,
-                    note=_collect_note(draft),
-                    location=draft.source_host or draft.source_description,
+                    at=now,
+                    note=f"Uploaded as {filename!r} ({formats.describe(info)}).",
+                    location=f"{draft.storage_backend}:{final_name}",
+                    data={"sha256": draft.sha256, "md5": draft.md5, "size": draft.size},
                 )
-            custody_append(
-                evidence=draft,
-                action=Action.UPLOAD,
-                actor=ctx.user,
-                ctx=ctx,
-                at=now,
-                note=f"Uploaded as {filename!r} ({formats.describe(info)}).",
-                location=f"{draft.storage_backend}:{final_name}",
-                data={"sha256": draft.sha256, "md5": draft.md5, "size": draft.size},
-            )
-            capture_commands_after_upload(draft)
-        kept = True
-        return draft
-    finally:
-        if not kept:
-            _discard(temp_name)
-            _discard(final_name)
+                capture_commands_after_upload(draft)
+            kept = True
+            return draft
+        finally:
+            if not kept:
+                _discard(temp_name)
+                _discard(final_name)
 
 
 def _collect_note(ev: Evidence) -> str:

@@ -178,7 +178,11 @@ def run(
         proc.stdout.close()
         code = proc.wait()
         timer.cancel()
+        timer.join()
         reader.join(timeout=5)
+        if reader.is_alive():  # a leftover of its process group still holds standard error
+            _kill(proc)
+            reader.join(timeout=5)
         proc.stderr.close()
     if timed_out.is_set():
         raise ExtractionFailed(f"sysdig did not finish within {timeout:g} seconds")

@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.errors import NotFound, NotPermitted
+from accounts.errors import InvalidInput, NotFound, NotPermitted
 from evidence import services
 from evidence.errors import IntegrityFailure, TooLarge, UploadInterrupted
 from evidence.models import (
@@ -547,12 +547,42 @@ def test_upload_evidence_command_uses_the_same_chain(alice, incident, capsys):
         call_command("upload_evidence", incident.number, str(path), kind="image", user="alice")
 
 
-def test_hash_threads_end_with_every_upload_kept_or_refused(alice, incident, settings, capture):
-    import threading
+@pytest.fixture
+def digests(monkeypatch):
+    """Every background digest the uploads of this test start, so the test asserts about its
+    own threads only: whatever another test left running cannot make it fail."""
+    started = []
 
-    def hashing():
-        return [t.name for t in threading.enumerate() if t.name.startswith("evidence-")]
+    class Recorded(services._BackgroundHash):
+        def __init__(self, name):
+            super().__init__(name)
+            started.append(self)
 
+    monkeypatch.setattr(services, "_BackgroundHash", Recorded)
+    return started
+
+
+def _alive(digests) -> list[str]:
+    return [d.thread.name for d in digests if d.thread is not None and d.thread.is_alive()]
+
+
+class StorageFails:
+    """A storage whose save reads part of the upload, then fails like a full disk."""
+
+    def __init__(self, storage):
+        self.storage = storage
+
+    def save(self, name, content, max_length=None):
+        content.read(4096)
+        raise OSError(28, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self.storage, name)
+
+
+def test_hash_threads_end_with_every_upload_kept_or_refused(
+    alice, incident, settings, capture, digests, monkeypatch
+):
     kept = services.evidence_upload(
         ctx=_ctx(alice, incident),
         incident=incident,
@@ -561,17 +591,60 @@ def test_hash_threads_end_with_every_upload_kept_or_refused(alice, incident, set
         kind="scap",
     )
     assert kept.sha256 == hashlib.sha256(capture).hexdigest()
-    settings.DOCKET_EVIDENCE_MAX_BYTES = 10_000
-    for source, error in (
-        (io.BytesIO(b"x" * 50_000), TooLarge),  # refused mid-stream
-        (BreaksAfter(capture, reads=2), UploadInterrupted),  # the client went away
-    ):
+    assert len(digests) == 2 and all(d.thread is not None for d in digests)
+    assert _alive(digests) == []
+    raw = shared_file("scap", "raw.scap").read_bytes()
+    cases = (
+        (io.BytesIO(raw[:-10]), "scap", None, InvalidInput),  # format: truncated at the end
+        (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"x" * 9000), "scap", None, InvalidInput),  # kind
+        (io.BytesIO(b"log line\n" * 10), "log", 5000, UploadInterrupted),  # declared size
+        (io.BytesIO(b"x" * 50_000), "other", None, TooLarge),  # refused mid-stream
+        (BreaksAfter(capture, reads=2), "other", None, UploadInterrupted),  # client went away
+    )
+    for source, kind, declared, error in cases:
+        settings.DOCKET_EVIDENCE_MAX_BYTES = 20_000 if error is TooLarge else len(raw) * 2
+        before = len(digests)
         with pytest.raises(error):
             services.evidence_upload(
                 ctx=_ctx(alice, incident),
                 incident=incident,
                 fileobj=source,
                 filename="x.bin",
-                kind="other",
+                kind=kind,
+                declared_size=declared,
             )
-    assert hashing() == []
+        assert len(digests) == before + 2, kind
+        assert _alive(digests) == [], (kind, error)
+    monkeypatch.setattr(services, "default_storage", StorageFails(services.default_storage))
+    with pytest.raises(OSError, match="No space left"):
+        services.evidence_upload(
+            ctx=_ctx(alice, incident),
+            incident=incident,
+            fileobj=io.BytesIO(b"log line\n" * 1000),
+            filename="x.log",
+            kind="log",
+        )
+    assert _alive(digests) == []
+    assert Evidence.objects.count() == 1
+
+
+def test_a_format_refusal_ends_the_hash_threads_at_once(alice, incident, digests):
+    """A capture refused for its format after the last byte (no _Rejected raised while
+    reading) must not leave its threads to the garbage collector."""
+    import gc
+
+    raw = shared_file("scap", "raw.scap").read_bytes()
+    gc.disable()  # the collector cannot be what ends them
+    try:
+        with pytest.raises(InvalidInput, match="is truncated"):
+            services.evidence_upload(
+                ctx=_ctx(alice, incident),
+                incident=incident,
+                fileobj=io.BytesIO(raw[:-10]),
+                filename="raw.scap",
+                kind="scap",
+            )
+        assert [d.thread is not None for d in digests] == [True, True]
+        assert _alive(digests) == []
+    finally:
+        gc.enable()
