@@ -43,9 +43,13 @@ run: venv
 	@$(MAKE) --no-print-directory sysdig || echo "warning: sysdig is not installed; command timelines from captures will be recorded as failed"
 	DJANGO_SETTINGS_MODULE=config.settings.local bash scripts/run.sh
 
+# ruff, then the layers: import-linter's contracts (pyproject.toml) and what they cannot say
+# (every module in a layer, no app importing another's private names; scripts/check_layers.py).
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_layers.py
 
 test: lint chromium sysdig
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite:///:memory: \

@@ -5,7 +5,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DocketError
+from core.errors import DocketError
+from core.time import format_local
+
 from .scoping import scope
 
 
@@ -51,6 +53,4 @@ class LocalTimeField:
 
     @staticmethod
     def render(instant, agency) -> str | None:
-        from reporting.clock import format_local
-
         return format_local(instant, agency.tz) if instant else None

@@ -1,7 +1,10 @@
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.permissions import BasePermission
 
+from core.errors import NotPermitted
+
 from .context import AgencyContextError, get_context
+from .models import Role
 
 
 class InAgency(BasePermission):
@@ -16,3 +19,11 @@ class InAgency(BasePermission):
         except AgencyContextError as exc:
             raise PermissionDenied(str(exc)) from exc
         return True
+
+
+def require_roles(ctx, roles, act: str) -> None:
+    """Refuse ``act`` (``NotPermitted``, naming who may) unless ``ctx`` holds one of
+    ``roles``."""
+    if not ctx.has_role(*roles):
+        names = ", ".join(Role(r).label for r in roles)
+        raise NotPermitted(f"Only a {names} may {act}.")

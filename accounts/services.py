@@ -2,11 +2,12 @@
 
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .errors import InvalidInput
+from core.errors import InvalidInput
+from core.events import AgencyCreated, publish
+
 from .models import Agency, Membership
 
 
@@ -20,19 +21,15 @@ def agency_create(
     ruleset=None,
     now: datetime | None = None,
 ) -> Agency:
-    """Create an agency that adopts ``ruleset`` (default: the settings' default rule set)."""
-    from reporting.models import RuleSet, RuleSetAdoption
+    """Create an agency that adopts ``ruleset`` (default: the settings' default rule set).
 
+    Publishes ``AgencyCreated`` (in the transaction: reporting records the adoption, and
+    refuses when the default rule set is not loaded)."""
     now = now or timezone.now()
     agency = Agency(name=name, abbreviation=abbreviation, time_zone=time_zone, marking=marking)
     agency.full_clean()
     agency.save()
-    if ruleset is None:
-        rs_name, rs_version = settings.DOCKET_DEFAULT_RULESET
-        ruleset = RuleSet.objects.filter(name=rs_name, version=rs_version).first()
-        if ruleset is None:
-            raise InvalidInput(f"The default rule set {rs_name} v{rs_version} is not loaded.")
-    RuleSetAdoption.objects.create(agency=agency, ruleset=ruleset, adopted_at=now)
+    publish(AgencyCreated(ctx=None, at=now, agency=agency, ruleset=ruleset))
     return agency
 
 

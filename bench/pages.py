@@ -112,7 +112,7 @@ def load_data(now: datetime):
         IncidentSequence,
     )
     from reporting.models import Obligation
-    from reporting.services import ruleset_in_force
+    from reporting.rules import ruleset_in_force
 
     User = get_user_model()
     agency = Agency.objects.filter(abbreviation=ABBR).first()

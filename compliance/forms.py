@@ -11,8 +11,8 @@ from datetime import datetime
 from django import forms
 from django.db.models import Q
 
-from incidents.forms import LocalDateTimeField, UswdsForm
-from reporting.clock import format_local
+from core.forms import LocalDateTimeField, UswdsForm
+from core.time import format_local
 
 from .models import AssessmentMethod, AssessmentStatus, Control, ImplementationStatus
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from incidents.forms import LocalDateTimeField, UswdsForm
+from core.forms import LocalDateTimeField, UswdsForm
 
 from .models import (
     Control,

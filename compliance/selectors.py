@@ -19,9 +19,9 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.context import AgencyContext
-from accounts.errors import InvalidInput, NotFound
 from accounts.models import Membership, Role
 from accounts.scoping import scope
+from core.errors import InvalidInput, NotFound
 
 from .models import (
     AssessmentStatus,

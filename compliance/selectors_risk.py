@@ -11,9 +11,12 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.context import AgencyContext
-from accounts.errors import NotFound
 from accounts.scoping import scope
+from core.errors import NotFound
+from incidents.models import Detection
+from incidents.selectors import visible_incident
 
+from .crosswalk import controls_for_refs
 from .models import (
     ComplianceSnapshot,
     Control,
@@ -29,20 +32,6 @@ from .selectors import frameworks_visible, systems_visible
 def incident_as_of(incident) -> datetime:
     """When the incident's activity was first detected (else when it was identified)."""
     return incident.first_detected_at or incident.identified_at
-
-
-def visible_incident(ctx: AgencyContext, incident_or_number):
-    """The incident through the caller's scope (by instance, pk or number), or NotFound."""
-    from incidents.models import Incident
-
-    qs = scope(Incident.objects.all(), ctx)
-    if isinstance(incident_or_number, str):
-        found = qs.filter(number=incident_or_number).first()
-    else:
-        found = qs.filter(pk=getattr(incident_or_number, "pk", incident_or_number)).first()
-    if found is None:
-        raise NotFound("No such incident.")
-    return found
 
 
 def visible_system(ctx: AgencyContext, system) -> InformationSystem:
@@ -100,15 +89,11 @@ def open_poam_items(ctx: AgencyContext) -> QuerySet:
 
 def incident_detections(ctx: AgencyContext, incident) -> QuerySet:
     """The detections that led to the incident (through its promoted/attached candidates)."""
-    from incidents.models import Detection
-
     return scope(Detection.objects.all(), ctx).filter(candidate__incident=incident)
 
 
 def implicated_controls(ctx: AgencyContext, incident) -> list[Control]:
     """The controls the incident's detections name (control references, ATT&CK techniques)."""
-    from .crosswalk import controls_for_refs
-
     refs: set[str] = set()
     techniques: set[str] = set()
     for control_refs, mitre in incident_detections(ctx, incident).values_list(

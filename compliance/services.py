@@ -20,10 +20,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.context import AgencyContext
-from accounts.errors import InvalidInput, NotFound, NotPermitted
+from accounts.context import AgencyContext, context_for
 from accounts.models import Membership, Role
 from accounts.scoping import scope
+from core.errors import InvalidInput, NotFound, NotPermitted
 
 from . import documents, oscal, selectors, tabular
 from .models import (
@@ -1339,7 +1339,5 @@ def operator_context(agency, user=None) -> AgencyContext:
     """The context of a management command run by an operator for ``agency``: a compliance
     officer's reach, recorded as ``user`` (``None``: the operator, no Docket account)."""
     if user is not None:
-        from accounts.context import context_for
-
         return context_for(user, agency)
     return AgencyContext(user=None, agency=agency, roles=frozenset({Role.COMPLIANCE_OFFICER}))

@@ -15,16 +15,18 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date, datetime
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext
-from accounts.errors import Conflict, InvalidInput, NotPermitted
 from accounts.models import Role
 from accounts.scoping import scope
+from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from core.events import IncidentTransitioned, Phase, subscribe
+from core.jobs import JobState, enqueue_on_commit, register_sweep, requeue_stale
+from evidence.services import clean_filename
 
 from . import selectors, uploads
 from .models import (
@@ -39,9 +41,11 @@ from .models import (
     RiskAssessment,
     RiskAssessmentMethod,
     RiskLevel,
+    SnapshotJob,
     SnapshotReason,
 )
 from .selectors_risk import implicated_controls, visible_incident, visible_system
+from .services import operator_context
 from .snapshot import SCHEMA_VERSION, build_document, document_sha256
 
 logger = logging.getLogger(__name__)
@@ -105,8 +109,6 @@ def risk_assessment_record(
     """Record a risk assessment of ``system`` conducted at ``conducted_at`` (never in the
     future). ``document`` (a file-like object) is streamed to storage with its SHA-256; if
     anything is refused, no row and no file remain."""
-    from evidence.services import clean_filename
-
     now = _now(now)
     system = _system_writer(ctx, system, "record its risk assessments")
     if conducted_at is None or timezone.is_naive(conducted_at):
@@ -230,8 +232,6 @@ def _writable_item(ctx, item, act: str) -> PoamItem:
         .first()
     )
     if found is None:
-        from accounts.errors import NotFound
-
         raise NotFound("No such POA&M item.")
     _system_writer(ctx, found.system_id, act)
     return found
@@ -262,8 +262,6 @@ def poam_milestone_complete(
         .first()
     )
     if found is None:
-        from accounts.errors import NotFound
-
         raise NotFound("No such milestone.")
     item = _writable_item(ctx, found.item_id, "change its POA&M")
     if not item.is_open:
@@ -304,8 +302,6 @@ def poam_close(
         )
         item = found.first()
         if item is None:
-            from accounts.errors import NotFound
-
             raise NotFound("No such POA&M item.")
     else:
         item = _writable_item(ctx, item, "close its POA&M items")
@@ -395,6 +391,20 @@ def poam_create_from_incident(
 # --- snapshots -------------------------------------------------------------------------------
 
 
+def _snapshot(*, ctx: AgencyContext, incident, reason: str, taken_by, now: datetime):
+    document = build_document(ctx=ctx, incident=incident, known_at=now)
+    return ComplianceSnapshot.objects.create(
+        incident=incident,
+        schema_version=SCHEMA_VERSION,
+        taken_at=now,
+        as_of=incident.first_detected_at or incident.identified_at,
+        taken_by=taken_by,
+        reason=reason,
+        document=document,
+        sha256=document_sha256(document),
+    )
+
+
 @transaction.atomic
 def snapshot_take(
     *,
@@ -410,31 +420,66 @@ def snapshot_take(
         raise NotPermitted("Only an ISSO or a compliance officer may take a compliance snapshot.")
     _choice("reason", reason, SnapshotReason)
     incident = visible_incident(ctx, incident)
-    document = build_document(ctx=ctx, incident=incident, known_at=now)
-    return ComplianceSnapshot.objects.create(
-        incident=incident,
-        schema_version=SCHEMA_VERSION,
-        taken_at=now,
-        as_of=incident.first_detected_at or incident.identified_at,
-        taken_by=ctx.user,
-        reason=reason,
-        document=document,
-        sha256=document_sha256(document),
-    )
+    return _snapshot(ctx=ctx, incident=incident, reason=reason, taken_by=ctx.user, now=now)
 
 
-def snapshot_on_transition(*, ctx: AgencyContext, incident, transition: str, now=None) -> None:
-    """Hook of ``incidents.services.incident_transition``: once a ``confirm`` commits, take
-    the incident's snapshot. A failure is logged, never undoes the confirmation."""
-    if transition != "confirm":
+SNAPSHOT_TASK = "compliance.tasks.take_snapshot"
+
+
+@subscribe(IncidentTransitioned, phase=Phase.IN_TRANSACTION)
+def snapshot_on_confirm(event: IncidentTransitioned) -> None:
+    """Once an incident is confirmed, its snapshot is due: a job row written in the confirm's
+    transaction, taken by the worker after commit (``snapshot_job_run``); the job sweep
+    queues it again if the message is lost."""
+    if event.transition != "confirm":
         return
-    transaction.on_commit(
-        partial(
-            snapshot_take,
-            ctx=ctx,
-            incident=incident.pk,
-            reason=SnapshotReason.CONFIRMED,
-            now=now,
-        ),
-        robust=True,
+    job = SnapshotJob.objects.create(
+        incident=event.incident,
+        reason=SnapshotReason.CONFIRMED,
+        requested_by=event.ctx.user if event.ctx is not None else None,
+        requested_at=event.at,
+        queued_at=event.at,
     )
+    enqueue_on_commit(SNAPSHOT_TASK, job.pk)
+
+
+def snapshot_job_run(*, job_id: int, now: datetime | None = None) -> SnapshotJob | None:
+    """Take the snapshot of a queued job (the worker; idempotent: a job already done or
+    taken by another worker is left alone). A failure is recorded on the job and tried again
+    by the sweep, up to ``Job.MAX_ATTEMPTS`` times; it never raises."""
+    now = _now(now)
+    with transaction.atomic():
+        job = (
+            SnapshotJob.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("incident__agency", "requested_by")
+            .filter(pk=job_id, state=JobState.QUEUED)
+            .first()
+        )
+        if job is None:
+            return None
+        job.attempts += 1
+        try:
+            with transaction.atomic():
+                snap = _snapshot(
+                    ctx=operator_context(job.incident.agency),
+                    incident=job.incident,
+                    reason=job.reason,
+                    taken_by=job.requested_by,
+                    now=job.requested_at,
+                )
+        except Exception as exc:
+            logger.exception("Snapshot job %s failed", job.pk)
+            job.error = f"{exc.__class__.__name__}: {exc}"
+            if job.attempts >= SnapshotJob.MAX_ATTEMPTS:
+                job.state, job.finished_at = JobState.FAILED, now
+        else:
+            job.snapshot, job.state, job.finished_at, job.error = snap, JobState.DONE, now, ""
+        job.save()
+        return job
+
+
+def snapshot_jobs_requeue(now: datetime) -> int:
+    return requeue_stale(SnapshotJob, SNAPSHOT_TASK, now)
+
+
+register_sweep("compliance.snapshots", snapshot_jobs_requeue)

@@ -4,17 +4,16 @@
 incident's first-detected time (``selectors.system_state_as_of``) as Docket knew it at
 ``known_at``, per framework it is assessed against; the controls the incident's detections
 implicate with their state then; the POA&M items open then; the risk assessments conducted
-before. ``canonical_json`` is the byte string the snapshot's SHA-256 is computed over: keys
-sorted, no insignificant whitespace, UTF-8.
+before. Its SHA-256 is taken over Docket's canonical JSON (``core.canonical``): keys sorted,
+no insignificant whitespace, UTF-8.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 
 from accounts.context import AgencyContext
+from core.canonical import canonical_sha256
 
 from .models import AssessmentStatus, ControlAssessment, Framework, ImpactLevel
 from .selectors import system_state_as_of
@@ -30,14 +29,8 @@ SCHEMA = "docket/compliance-snapshot"
 SCHEMA_VERSION = 1
 
 
-def canonical_json(document) -> bytes:
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
 def document_sha256(document) -> str:
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+    return canonical_sha256(document)
 
 
 def _iso(value: datetime | None) -> str | None:

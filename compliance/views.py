@@ -21,10 +21,9 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from accounts.errors import DocketError, InvalidInput, NotFound, NotPermitted
-from incidents.forms import to_local_input
-from incidents.views import agency_view
-from reporting.clock import format_local
+from accounts.pages import agency_view, forbidden_page
+from core.errors import DocketError, InvalidInput, NotFound, NotPermitted
+from core.time import format_local, to_local_input
 
 from . import selectors, services
 from .forms import AsOfForm, AssessmentForm
@@ -47,16 +46,17 @@ ATO_FILTERS = {"expired": "Expired", "soon": f"Expires within {EXPIRING_SOON_DAY
 
 
 def with_context(view):
-    """``incidents.views.agency_view`` for the system pages."""
+    """``accounts.pages.agency_view`` for the system pages."""
     return agency_view(nav="systems", forbidden=_forbidden)(view)
 
 
 def _forbidden(request, message):
-    return render(
+    return forbidden_page(
         request,
-        "compliance/forbidden.html",
-        {"nav": "systems", "message": message, "list_url": reverse("system-list")},
-        status=403,
+        message,
+        template="compliance/forbidden.html",
+        nav="systems",
+        list_url=reverse("system-list"),
     )
 
 

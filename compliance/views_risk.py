@@ -1,6 +1,6 @@
 """Pages of a system's risk assessments and POA&M, and of an incident's compliance snapshot.
 
-Same plumbing as the incident pages (``incidents.views.with_context``): signed in, with an
+Same plumbing as the incident pages (``incidents.web.with_context``): signed in, with an
 agency context; systems and incidents read through ``scope()`` (outside it: 404); every write
 a service call whose refusal is shown with its own message.
 """
@@ -15,10 +15,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.errors import Conflict, InvalidInput
 from accounts.models import Role
-from incidents.views import _apply_service_error, with_context
-from reporting.clock import format_local
+from core.errors import Conflict, InvalidInput
+from core.time import format_local
+from core.web import apply_service_error
+from incidents.web import forbidden, with_context
 
 from . import selectors, selectors_risk, services_risk
 from .forms_risk import CloseForm, IncidentPoamForm, MilestoneForm, PoamForm, RiskAssessmentForm
@@ -96,9 +97,7 @@ def risk_assessment_list(request, ctx, acronym):
 def risk_assessment_create(request, ctx, acronym):
     system = _system(ctx, acronym)
     if not _may_write(ctx, system):
-        from incidents.views import _forbidden
-
-        return _forbidden(
+        return forbidden(
             request, "Only a compliance officer, or an ISSO of this system, may record it."
         )
     tz = ctx.agency.tz
@@ -116,7 +115,7 @@ def risk_assessment_create(request, ctx, acronym):
                     **data,
                 )
             except InvalidInput as exc:
-                _apply_service_error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, f"Risk assessment of {system.acronym} recorded.")
                 return redirect(reverse("risk-assessment-list", args=[system.acronym]))
@@ -185,9 +184,7 @@ def poam_list(request, ctx, acronym):
 def poam_create(request, ctx, acronym):
     system = _system(ctx, acronym)
     if not _may_write(ctx, system):
-        from incidents.views import _forbidden
-
-        return _forbidden(
+        return forbidden(
             request, "Only a compliance officer, or an ISSO of this system, may plan for it."
         )
     controls = _controls_for(ctx, system)
@@ -203,7 +200,7 @@ def poam_create(request, ctx, acronym):
                     **data,
                 )
             except InvalidInput as exc:
-                _apply_service_error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, "POA&M item opened.")
                 return redirect(reverse("poam-detail", args=[item.pk]))
@@ -262,7 +259,7 @@ def poam_milestone_add(request, ctx, pk):
             messages.error(request, exc.message)
             return redirect(reverse("poam-detail", args=[pk]))
         except InvalidInput as exc:
-            _apply_service_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, "Milestone added.")
             return redirect(reverse("poam-detail", args=[pk]))
@@ -296,7 +293,7 @@ def poam_close(request, ctx, pk):
             messages.error(request, exc.message)
             return redirect(reverse("poam-detail", args=[pk]))
         except InvalidInput as exc:
-            _apply_service_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, f"POA&M item {item.get_status_display().lower()}.")
             return redirect(reverse("poam-detail", args=[pk]))
@@ -445,7 +442,7 @@ def incident_poam_create(request, ctx, number):
                 remediation=services_risk.parse_remediation_lines(form.cleaned_data["remediation"]),
             )
         except InvalidInput as exc:
-            _apply_service_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(
                 request,

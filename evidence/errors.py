@@ -1,6 +1,6 @@
 """Errors particular to evidence; the API maps each by its ``status`` like every DocketError."""
 
-from accounts.errors import DocketError, InvalidInput
+from core.errors import DocketError, InvalidInput
 
 
 class TooLarge(DocketError):

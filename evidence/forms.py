@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 
-from incidents.forms import LocalDateTimeField, UswdsForm
+from core.forms import LocalDateTimeField, UswdsForm
 
 from .models import Kind
 from .services import METADATA_FIELDS

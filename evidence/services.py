@@ -29,14 +29,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext, AgencyContextError, context_for
-from accounts.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from accounts.models import Membership, Role
-from accounts.scoping import scope
-from incidents.captures import capture_commands_after_upload
+from accounts.scoping import members_who_see, scope
+from core import ledger
+from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from core.events import EvidenceStored, publish
+from core.time import format_local
 from incidents.models import Incident
-from reporting.clock import format_local
 
-from . import formats, ledger
+from . import formats
 from .errors import IntegrityFailure, TooLarge, UploadInterrupted
 from .models import Action, CustodyEntry, CustodyTransfer, Evidence, Kind, TransferState
 
@@ -253,7 +254,7 @@ def open_stored(name: str):
     return default_storage.open(name, "rb")
 
 
-def _hash_stored(name: str) -> tuple[str, int]:
+def hash_stored(name: str) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     with open_stored(name) as fh:
         while chunk := fh.read(CHUNK_SIZE):
@@ -265,7 +266,7 @@ def _hash_stored(name: str) -> tuple[str, int]:
 def _stored_problem(ev: Evidence) -> tuple[str | None, str]:
     """(problem or None, SHA-256 found) for the stored file of ``ev``."""
     try:
-        actual, size = _hash_stored(ev.storage_name)
+        actual, size = hash_stored(ev.storage_name)
     except FileNotFoundError:
         return "the stored file is missing", ""
     if actual != ev.sha256:
@@ -300,7 +301,7 @@ def _alert_admins(ev: Evidence, problem: str) -> None:
         )
 
 
-def _record_failed_verify(ev: Evidence, problem: str, actual: str, *, actor, ctx, now) -> None:
+def record_failed_verify(ev: Evidence, problem: str, actual: str, *, actor, ctx, now) -> None:
     # Its own transaction: the failure must stay on record although the caller raises.
     with transaction.atomic():
         custody_append(
@@ -325,7 +326,7 @@ def evidence_verify_all(*, now: datetime | None = None) -> list[CheckResult]:
     ):
         problem, actual = _stored_problem(ev)
         if problem:
-            _record_failed_verify(ev, problem, actual, actor=None, ctx=None, now=_now(now))
+            record_failed_verify(ev, problem, actual, actor=None, ctx=None, now=_now(now))
         else:
             custody_append(
                 evidence=ev,
@@ -381,7 +382,7 @@ def evidence_open(
         raise NotFound("No such evidence.")
     problem, actual = _stored_problem(ev)
     if problem:
-        _record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
+        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
         raise IntegrityFailure(
             f"Evidence {ev.pk} failed verification ({problem}); it is not handed out and the "
             "agency administrators were alerted."
@@ -443,7 +444,7 @@ def evidence_verify(
     ev = _in_scope(ctx, evidence)
     problem, actual = _stored_problem(ev)
     if problem:
-        _record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
+        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
         return CheckResult(ev, False, [problem])
     custody_append(
         evidence=ev,
@@ -476,7 +477,7 @@ def custody_export(
         raise Conflict(f"Evidence {ev.pk} was withdrawn; it is not exported.")
     problem, actual = _stored_problem(ev)
     if problem:
-        _record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
+        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
         raise IntegrityFailure(f"Evidence {ev.pk} failed verification ({problem}); not exported.")
     return custody_append(
         evidence=ev,
@@ -545,32 +546,14 @@ def transfer_candidates(ctx: AgencyContext, evidence: Evidence, holder=None) -> 
     """Members of the item's agency who could receive it: those who see its incident, by the
     rules of ``accounts.scoping`` read from their memberships in a fixed number of queries
     (``transfer_offer`` checks the one chosen through ``scope`` itself)."""
-    from accounts.context import AGENCY_WIDE_ROLES
-    from incidents.models import AuditorGrant
-
     holder = holder if holder is not None else custodian(evidence)
-    incident = evidence.incident
-    systems = set(incident.systems.values_list("pk", flat=True))
-    granted = set(AuditorGrant.objects.filter(incident=incident).values_list("user_id", flat=True))
-    seeing = {}
-    for m in (
-        Membership.objects.filter(agency=incident.agency_id, user__is_active=True)
+    seeing = {
+        m.user_id: m.user
+        for m in members_who_see(evidence.incident)
+        .filter(user__is_active=True)
         .exclude(user=holder)
         .select_related("user")
-        .prefetch_related("systems")
-    ):
-        sees = (
-            m.role in AGENCY_WIDE_ROLES
-            or (
-                m.role == Role.ISSO
-                and (
-                    incident.created_by_id == m.user_id or systems & {s.pk for s in m.systems.all()}
-                )
-            )
-            or (m.role == Role.AUDITOR and m.user_id in granted)
-        )
-        if sees:
-            seeing[m.user_id] = m.user
+    }
     return sorted(seeing.values(), key=lambda u: u.get_username())
 
 
@@ -1070,7 +1053,7 @@ def evidence_upload(
                     location=f"{draft.storage_backend}:{final_name}",
                     data={"sha256": draft.sha256, "md5": draft.md5, "size": draft.size},
                 )
-                capture_commands_after_upload(draft)
+                publish(EvidenceStored(ctx=ctx, at=now, evidence=draft))
             kept = True
             return draft
         finally:

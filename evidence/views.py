@@ -16,12 +16,13 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from accounts.errors import DocketError, InvalidInput, NotFound
 from accounts.models import Role
 from accounts.scoping import scope
+from core.errors import DocketError, InvalidInput, NotFound
+from core.time import format_local
 from incidents.models import Incident
-from incidents.views import _forbidden, with_context
-from reporting.clock import format_local
+from incidents.selectors import visible_incident
+from incidents.web import forbidden, with_context
 
 from . import services
 from .api.views import MULTIPART_SLACK
@@ -33,10 +34,7 @@ FORMAT_NAMES = {"scap": "scap capture", "pcapng": "pcapng", "pcap": "pcap"}
 
 
 def _incident(ctx, number) -> Incident:
-    incident = scope(Incident.objects.select_related("agency"), ctx).filter(number=number).first()
-    if incident is None:
-        raise Http404("No such incident.")
-    return incident
+    return visible_incident(ctx, number, Incident.objects.select_related("agency"))
 
 
 def _evidence(ctx, pk) -> Evidence:
@@ -75,7 +73,7 @@ def incident_evidence(request, number):
 def _refuse_too_large(request, ctx, number, *, limit):
     incident = _incident(ctx, number)
     if not ctx.has_role(*services.UPLOADERS):
-        return _forbidden(request, "Only an ISSO or a compliance officer may upload evidence.")
+        return forbidden(request, "Only an ISSO or a compliance officer may upload evidence.")
     form = UploadForm(tz=ctx.agency.tz)  # unbound (the body is not read), with one error
     form.full_clean()
     form.cleaned_data = {}
@@ -93,7 +91,7 @@ def _incident_evidence(request, ctx, number):
     form = None
     if request.method == "POST":
         if not may_upload:
-            return _forbidden(request, "Only an ISSO or a compliance officer may upload evidence.")
+            return forbidden(request, "Only an ISSO or a compliance officer may upload evidence.")
         form = UploadForm(request.POST, request.FILES, tz=tz)
         if form.is_valid():
             uploaded = form.cleaned_data["file"]
@@ -292,7 +290,7 @@ def evidence_item_withdraw(request, ctx, pk):
     ev = _evidence(ctx, pk)
     form = WithdrawForm(request.POST, tz=ev.incident.agency.tz)
     if not ctx.has_role(Role.APPROVING_OFFICIAL):
-        return _forbidden(request, "Only an approving official may withdraw evidence.")
+        return forbidden(request, "Only an approving official may withdraw evidence.")
     if not form.is_valid():
         return _render_item(request, ctx, ev, status=400, forms={"withdraw": form})
     return _action(
@@ -313,7 +311,7 @@ def evidence_item_transfer(request, ctx, pk):
     ev = _evidence(ctx, pk)
     holder = services.custodian(ev)
     if not services.may_offer_transfer(ctx, ev, holder):
-        return _forbidden(
+        return forbidden(
             request, "Only the current custodian or an agency administrator may transfer custody."
         )
     form = TransferForm(

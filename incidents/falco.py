@@ -14,12 +14,13 @@ changes between Falco versions.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from core.canonical import canonical_sha256
 
 # --- priorities ------------------------------------------------------------------------------
 
@@ -359,14 +360,7 @@ def content_hash(*, rule: str, time_ns: int, hostname: str, output: str, output_
     """sha256 (hex) of canonical JSON of what identifies an alert. Not falcosidekick's
     ``uuid`` (new on every delivery), and the time as integer nanoseconds, so a forwarder that
     re-serialises the timestamp (Go drops trailing zeros) does not make a redelivery new."""
-    canonical = json.dumps(
-        [rule, time_ns, hostname, output, output_fields],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return canonical_sha256([rule, time_ns, hostname, output, output_fields])
 
 
 _UNSAFE = re.compile(r"[\x00\ud800-\udfff]")

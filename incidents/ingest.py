@@ -25,10 +25,10 @@ from django.db.models import Min
 from django.utils import timezone
 
 from accounts.context import AgencyContext
-from accounts.errors import Conflict, InvalidInput, NotFound
 from accounts.models import Agency, IngestToken, Role
 from accounts.scoping import scope
 from compliance.models import InformationSystem
+from core.errors import Conflict, InvalidInput, NotFound
 
 from . import falco, sysdig
 from .models import (
@@ -42,6 +42,7 @@ from .models import (
     IncidentEvent,
     State,
 )
+from .services import lock_incident
 
 log = logging.getLogger(__name__)
 
@@ -627,12 +628,10 @@ def candidate_attach(
     """Attach a candidate's detections to an existing incident of the agency (not closed or
     dismissed). The candidate's system joins the incident's affected systems; the incident's
     log records both."""
-    from .services import _lock
-
     now = now or timezone.now()
     _require_handler(ctx, "attach a candidate to an incident")
     candidate = _lock_candidate(ctx, candidate)
-    incident = _lock(ctx, incident)
+    incident = lock_incident(ctx, incident)
     if incident.state in (State.CLOSED, State.DISMISSED):
         raise Conflict(f"{incident.number} is {incident.state}; nothing can be attached to it.")
     note = f"Attached an incident candidate of {candidate.count} detection(s)."

@@ -16,15 +16,28 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
 from accounts.context import AgencyContext
-from accounts.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from accounts.models import Role
+from accounts.models import Membership, Role
 from accounts.scoping import scope
 from compliance.models import InformationSystem
-from reporting.clock import format_local
+from core.errors import Conflict, InvalidInput, NotPermitted
+from core.events import (
+    AdditionalInformationRecorded,
+    DeterminationRecorded,
+    IncidentOpened,
+    IncidentTransitioned,
+    IncidentTransitioning,
+    IncidentUpdated,
+    guard,
+    publish,
+)
+from core.locking import lock_row
+from core.time import format_local
 from reporting.criteria import Assessment, CriteriaError, recommend
+from reporting.rules import ruleset_in_force
 
 from .models import (
     AdditionalInformation,
+    AuditorGrant,
     Decision,
     Determination,
     EventKind,
@@ -34,6 +47,7 @@ from .models import (
     Indicator,
     State,
 )
+from .selectors import current_determination
 
 OPENERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
 EDITORS = (Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL)
@@ -85,14 +99,11 @@ def _event(incident, kind, *, actor, at, note="", data=None, from_state="", to_s
     )
 
 
-def _lock(ctx: AgencyContext, incident: Incident) -> Incident:
-    """Re-read ``incident`` under a row lock, through the caller's scope."""
-    locked = (
-        scope(Incident.objects.select_for_update(of=("self",)), ctx).filter(pk=incident.pk).first()
-    )
-    if locked is None:
-        raise NotFound("No such incident.")
-    return locked
+def lock_incident(ctx: AgencyContext, incident: Incident) -> Incident:
+    """Re-read ``incident`` under a row lock, through the caller's scope. Every act on an
+    incident (and on what hangs from it, such as its obligations) takes this lock first, so
+    concurrent acts on one incident are serialised."""
+    return lock_row(scope(Incident.objects.all(), ctx), incident.pk, missing="No such incident.")
 
 
 def _check_times(values: dict[str, Any], now: datetime) -> None:
@@ -163,9 +174,9 @@ def incident_open(
     """Open an incident in the caller's agency. Numbers it ``ABBR-YEAR-NNNN`` (the year in the
     agency's zone), binds it to the rule set in force, and starts its clocks (CISA's one hour
     from identification). ``systems`` are system ids, ``related`` incident numbers,
-    ``indicators`` dicts of type/value/note."""
-    from reporting.services import obligations_sync, ruleset_in_force
+    ``indicators`` dicts of type/value/note.
 
+    Publishes ``IncidentOpened`` (reporting creates the obligations)."""
     now = _now(now)
     _require_role(ctx, OPENERS, "open an incident")
     unknown = set(fields) - set(EDITABLE_FIELDS)
@@ -200,7 +211,7 @@ def incident_open(
     )
     for item in indicators:
         indicator_add(ctx=ctx, incident=incident, now=now, **item)
-    obligations_sync(incident=incident, actor=ctx.user, now=now, reason="incident opened")
+    publish(IncidentOpened(ctx=ctx, at=now, incident=incident))
     return incident
 
 
@@ -213,12 +224,13 @@ def incident_update(
     now: datetime | None = None,
 ) -> Incident:
     """Change fields of an incident; ``systems`` (ids) and ``related`` (numbers) replace the
-    current sets. Logs what changed; recomputes the clocks when identified-at moved."""
-    from reporting.services import obligations_sync
+    current sets. Logs what changed.
 
+    Publishes ``IncidentUpdated`` with the changed fields (reporting recomputes the clocks
+    when identified-at moved)."""
     now = _now(now)
     _require_role(ctx, EDITORS, "edit an incident")
-    incident = _lock(ctx, incident)
+    incident = lock_incident(ctx, incident)
     if incident.state in (State.CLOSED, State.DISMISSED):
         raise Conflict(f"{incident.number} is {incident.state}; it can no longer be edited.")
     changes = dict(changes)
@@ -259,8 +271,7 @@ def incident_update(
         data={"changed": changed},
         note=f"Changed {', '.join(sorted(changed))}.",
     )
-    if "identified_at" in changed:
-        obligations_sync(incident=incident, actor=ctx.user, now=now, reason="identified-at changed")
+    publish(IncidentUpdated(ctx=ctx, at=now, incident=incident, changed=frozenset(changed)))
     return incident
 
 
@@ -290,15 +301,13 @@ def incident_transition(
 ) -> Incident:
     """Move the incident along its lifecycle and append the event.
 
-    Side effects: ``dismiss`` needs a reason (``note``) and withdraws every open obligation;
-    ``close`` is refused while an obligation is still open (meet or waive it first).
+    ``dismiss`` needs a reason (``note``). Publishes ``IncidentTransitioning`` as a guard
+    (reporting refuses ``close`` while an obligation is still open) and then
+    ``IncidentTransitioned`` (reporting withdraws the open obligations of a dismissed
+    incident; compliance queues the snapshot of a confirmed one).
     """
-    from compliance.services_risk import snapshot_on_transition
-    from reporting.models import Obligation
-    from reporting.services import obligations_sync
-
     now = _now(now)
-    incident = _lock(ctx, incident)
+    incident = lock_incident(ctx, incident)
     allowed = allowed_transitions(ctx, incident)
     if transition not in TRANSITIONS or transition not in allowed:
         raise Conflict(
@@ -310,16 +319,11 @@ def incident_transition(
     note = (note or "").strip()
     if transition == "dismiss" and not note:
         raise InvalidInput("Dismissing an incident needs a reason.", field="note")
-    if transition == "close":
-        open_ones = Obligation.objects.filter(incident=incident).open()
-        if open_ones.exists():
-            titles = ", ".join(str(o.rule.title) for o in open_ones.select_related("rule"))
-            raise Conflict(
-                f"{incident.number} still has open reporting obligations ({titles}); "
-                "record their submissions or waive them before closing.",
-                allowed_transitions=allowed,
-                state=incident.state,
-            )
+    guard(
+        IncidentTransitioning(
+            ctx=ctx, at=now, incident=incident, transition=transition, allowed=tuple(allowed)
+        )
+    )
     before = incident.state
     try:
         getattr(incident, transition)()
@@ -339,9 +343,16 @@ def incident_transition(
         to_state=incident.state,
         data={"transition": transition},
     )
-    if transition == "dismiss":
-        obligations_sync(incident=incident, actor=ctx.user, now=now, reason="incident dismissed")
-    snapshot_on_transition(ctx=ctx, incident=incident, transition=transition, now=now)
+    publish(
+        IncidentTransitioned(
+            ctx=ctx,
+            at=now,
+            incident=incident,
+            transition=transition,
+            from_state=before,
+            to_state=incident.state,
+        )
+    )
     return incident
 
 
@@ -375,14 +386,6 @@ def indicator_add(
     return indicator
 
 
-def current_determination(incident: Incident) -> Determination | None:
-    return (
-        incident.determinations.filter(superseded_by__isnull=True)
-        .order_by("-recorded_at", "-pk")
-        .first()
-    )
-
-
 def determination_recommend(*, incident: Incident, assessment: Assessment):
     """What the incident's rule set recommends for ``assessment`` (no write)."""
     try:
@@ -410,12 +413,12 @@ def determination_record(
     """An approving official's determination. ``basis_at`` — when there was a reasonable basis
     to conclude — defaults to now, may be earlier, never later. A second determination is a
     correction: it supersedes the current one (which stays) and the clocks are recomputed,
-    each moved due time logged with its old and new value."""
-    from reporting.services import obligations_sync
+    each moved due time logged with its old and new value.
 
+    Publishes ``DeterminationRecorded`` (reporting recomputes the clocks)."""
     now = _now(now)
     _require_role(ctx, (Role.APPROVING_OFFICIAL,), "decide whether an incident is major")
-    incident = _lock(ctx, incident)
+    incident = lock_incident(ctx, incident)
     if incident.state in (State.DISMISSED, State.CLOSED):
         raise Conflict(f"{incident.number} is {incident.state}; no determination can be recorded.")
     if decision not in Decision.values:
@@ -495,11 +498,10 @@ def determination_record(
             "corrects": previous.pk if previous else None,
         },
     )
-    obligations_sync(
-        incident=incident,
-        actor=ctx.user,
-        now=now,
-        reason="determination corrected" if previous else "determination recorded",
+    publish(
+        DeterminationRecorded(
+            ctx=ctx, at=now, incident=incident, determination=det, corrects=previous
+        )
     )
     return det
 
@@ -514,12 +516,12 @@ def additional_information_record(
     now: datetime | None = None,
 ) -> AdditionalInformation:
     """New information about the incident; for a major incident it starts a supplemental
-    report's clock (repeatable: one per record)."""
-    from reporting.services import obligations_sync
+    report's clock (repeatable: one per record).
 
+    Publishes ``AdditionalInformationRecorded`` (reporting starts the supplemental's clock)."""
     now = _now(now)
     _require_role(ctx, EDITORS, "record additional information")
-    incident = _lock(ctx, incident)
+    incident = lock_incident(ctx, incident)
     recorded_at = recorded_at or now
     if recorded_at > now:
         raise InvalidInput("recorded_at cannot be in the future.", field="recorded_at")
@@ -536,7 +538,7 @@ def additional_information_record(
         note=info.summary,
         data={"additional_information": info.pk, "recorded_at": recorded_at.isoformat()},
     )
-    obligations_sync(incident=incident, actor=ctx.user, now=now, reason="additional information")
+    publish(AdditionalInformationRecorded(ctx=ctx, at=now, incident=incident, information=info))
     return info
 
 
@@ -548,13 +550,9 @@ def auditor_grant(
     *, ctx: AgencyContext, incident: Incident, user, note: str = "", now: datetime | None = None
 ):
     """Let an auditor of the agency read ``incident``. Idempotent; logged on the incident."""
-    from accounts.models import Membership
-
-    from .models import AuditorGrant
-
     now = _now(now)
     _require_role(ctx, GRANTORS, "grant an auditor access")
-    incident = _lock(ctx, incident)
+    incident = lock_incident(ctx, incident)
     if not Membership.objects.filter(user=user, agency=ctx.agency, role=Role.AUDITOR).exists():
         raise InvalidInput(f"{user} is not an auditor of {ctx.agency.abbreviation}.", field="user")
     grant, created = AuditorGrant.objects.get_or_create(
@@ -575,11 +573,9 @@ def auditor_grant(
 @transaction.atomic
 def auditor_revoke(*, ctx: AgencyContext, incident: Incident, user, now: datetime | None = None):
     """Withdraw an auditor's access to ``incident``; logged on the incident."""
-    from .models import AuditorGrant
-
     now = _now(now)
     _require_role(ctx, GRANTORS, "revoke an auditor's access")
-    incident = _lock(ctx, incident)
+    incident = lock_incident(ctx, incident)
     deleted, _ = AuditorGrant.objects.filter(incident=incident, user=user).delete()
     if deleted:
         _event(

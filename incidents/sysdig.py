@@ -22,11 +22,11 @@ one — 0 Emergency, 1 Alert, 2 Critical, 3 Error (Sysdig's "High" band, 0–3),
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from core.canonical import canonical_sha256
 
 from . import falco
 from .falco import Rejected, _json_type, scrub
@@ -164,10 +164,7 @@ def _host(labels: Mapping, fallback: str = "") -> str:
 
 
 def _digest(kind: str, values: list) -> str:
-    canonical = json.dumps(
-        [kind, *values], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return canonical_sha256([kind, *values], allow_nan=True)
 
 
 def severity_priority(value: object) -> str:

@@ -19,14 +19,3 @@ def group_detections(agency_id: int | None = None) -> int:
     return sum(
         ingest.detections_group(agency_id=pk) for pk in Agency.objects.values_list("pk", flat=True)
     )
-
-
-@shared_task(name="incidents.tasks.extract_capture_commands", ignore_result=True)
-def extract_capture_commands(evidence_id: int) -> str:
-    """Decode the commands executed in a scap evidence item with sysdig and store them
-    (``incidents.captures.capture_commands_extract``). Queued after a scap upload commits and
-    on request; a failure is recorded on the item's extraction, not raised. Returns the
-    status."""
-    from .captures import capture_commands_extract
-
-    return capture_commands_extract(evidence_id=evidence_id).status

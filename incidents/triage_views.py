@@ -14,9 +14,9 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from accounts.errors import DocketError, NotFound
 from accounts.scoping import scope
-from reporting.clock import format_local
+from core.errors import DocketError, NotFound
+from core.time import format_local
 
 from . import ingest
 from .models import (
@@ -27,7 +27,7 @@ from .models import (
     IncidentCandidate,
     State,
 )
-from .views import page_url, with_context
+from .web import page_url, with_context
 
 PAGE_SIZE = 50
 TOP_RULES = 3

@@ -8,11 +8,9 @@ Every write is a service call; a service's refusal is shown with its own message
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
 from django import forms as djforms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import (
     Case,
@@ -25,39 +23,36 @@ from django.db.models import (
     Value,
     When,
 )
-from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from accounts.context import AgencyContextError, get_context
-from accounts.errors import DocketError, InvalidInput, NotFound, NotPermitted
 from accounts.models import Role
 from accounts.scoping import scope
 from compliance.models import InformationSystem
-from reporting.clock import OPEN_STATUSES, Status, format_local
+from core.errors import DocketError, InvalidInput, NotFound, NotPermitted
+from core.time import format_local, to_local_input
+from core.web import apply_service_error
+from reporting.clock import OPEN_STATUSES, Status
 from reporting.criteria import Assessment
+from reporting.forms import SubmissionForm, WaiveForm
 from reporting.models import Obligation, Submission
+from reporting.presentation import STATUS_LABELS, STATUS_TAG
 
 from . import services
-from .forms import AdditionalInformationForm, DeterminationForm, IncidentForm, to_local_input
+from .forms import AdditionalInformationForm, DeterminationForm, IncidentForm
 from .models import (
     AdditionalInformation,
-    AttackVector,
     Decision,
     Determination,
     Incident,
     IncidentEvent,
-    InformationImpact,
     State,
 )
-
-try:  # written alongside these pages; fall back to hand-written fields if absent
-    from reporting.forms import SubmissionForm, WaiveForm
-except ImportError:  # pragma: no cover - only while reporting/forms.py does not exist
-    SubmissionForm = WaiveForm = None
+from .presentation import cisa_fields
+from .selectors import current_decision, current_determination, visible_incident
+from .web import forbidden, page_url, with_context
 
 PAGE_SIZE = 25
 MAJOR = (Decision.MAJOR, Decision.SUSPECTED_MAJOR)
@@ -80,24 +75,6 @@ TRANSITION_LABELS = {
     "close": "Close incident",
     "dismiss": "Dismiss",
 }
-STATUS_LABELS = {
-    Status.UPCOMING: "Upcoming",
-    Status.DUE_SOON: "Due soon",
-    Status.OVERDUE: "Overdue",
-    Status.MET_ON_TIME: "Met on time",
-    Status.MET_LATE: "Met late",
-    Status.WAIVED: "Waived",
-    Status.WITHDRAWN: "Withdrawn",
-}
-STATUS_TAG = {
-    Status.UPCOMING: "bg-base-dark",
-    Status.DUE_SOON: "bg-gold text-ink",
-    Status.OVERDUE: "bg-secondary-dark",
-    Status.MET_ON_TIME: "bg-green",
-    Status.MET_LATE: "bg-orange text-ink",
-    Status.WAIVED: "bg-base",
-    Status.WITHDRAWN: "bg-base-lighter text-ink",
-}
 STATE_TAG = {
     State.DETECTED: "bg-secondary-dark",
     State.TRIAGE: "bg-gold text-ink",
@@ -113,75 +90,8 @@ STATE_TAG = {
 # --- plumbing ---------------------------------------------------------------------------------
 
 
-def agency_view(*, nav: str, forbidden):
-    """A decorator for pages: signed in, with an agency context (otherwise the page asking to
-    choose an agency), called as ``view(request, ctx, ...)``; a service's ``NotFound`` becomes
-    a 404 and ``NotPermitted`` the ``forbidden(request, message)`` page. ``nav`` marks the
-    primary navigation item. The incident and compliance pages each make theirs from it."""
-
-    def decorate(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            try:
-                ctx = get_context(request)
-            except AgencyContextError as exc:
-                return render(
-                    request,
-                    "incidents/choose_agency.html",
-                    {"nav": nav, "reason": str(exc)},
-                    status=403,
-                )
-            try:
-                return view(request, ctx, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404(exc.message) from exc
-            except NotPermitted as exc:
-                return forbidden(request, exc.message)
-
-        return wrapper
-
-    return decorate
-
-
-def with_context(view):
-    """``agency_view`` for the incident pages."""
-    return agency_view(nav="incidents", forbidden=_forbidden)(view)
-
-
-def page_url(name, *args) -> str:
-    """A URL of these pages (the API's routes are named api-*, so the names do not clash)."""
-    return reverse(name, args=args)
-
-
 def _to_detail(incident):
     return redirect(page_url("incident-detail", incident.number))
-
-
-def _forbidden(request, message):
-    return render(
-        request,
-        "incidents/forbidden.html",
-        {"nav": "incidents", "message": message, "list_url": page_url("incident-list")},
-        status=403,
-    )
-
-
-def _incident_or_404(ctx, number, queryset=None) -> Incident:
-    qs = scope(queryset if queryset is not None else Incident.objects.all(), ctx)
-    incident = qs.filter(number=number).first()
-    if incident is None:
-        raise Http404("No such incident.")
-    return incident
-
-
-def _current_decision(ctx):
-    return Subquery(
-        scope(Determination.objects.all(), ctx)
-        .filter(incident=OuterRef("pk"), superseded_by__isnull=True)
-        .order_by("-recorded_at", "-pk")
-        .values("decision")[:1]
-    )
 
 
 def _open_obligations(ctx):
@@ -215,7 +125,7 @@ def incident_list(request, ctx):
     qs = (
         scope(Incident.objects.all(), ctx)
         .annotate(
-            current_decision=_current_decision(ctx),
+            current_decision=current_decision(ctx),
             next_due_at=Subquery(next_due.values("due_at")[:1]),
             next_due_title=Subquery(next_due.values("rule__title")[:1]),
             state_order=Case(
@@ -387,7 +297,7 @@ def _render_detail(
 ):
     now = timezone.now()
     tz = ctx.agency.tz
-    incident = _incident_or_404(ctx, number, _detail_queryset(ctx, now))
+    incident = visible_incident(ctx, number, _detail_queryset(ctx, now))
 
     dets = list(incident.determinations.all())
     superseded = {d.supersedes_id for d in dets if d.supersedes_id}
@@ -438,47 +348,13 @@ def _render_detail(
             "submit_form": None,
             "waive_form": None,
         }
-        if is_open and may_submit and SubmissionForm is not None:
+        if is_open and may_submit:
             row["submit_form"] = _uswds(SubmissionForm(obligation=ob, tz=tz))
-        if is_open and is_ao and WaiveForm is not None:
+        if is_open and is_ao:
             row["waive_form"] = _uswds(WaiveForm(obligation=ob, tz=tz))
         obligations.append(row)
 
-    labels_ii = dict(InformationImpact.choices)
-    labels_av = dict(AttackVector.choices)
-    unknown = "Unknown"
-    cisa = [
-        ("Functional impact", incident.get_functional_impact_display() or unknown),
-        (
-            "Information impact",
-            ", ".join(labels_ii.get(v, v) for v in incident.information_impact) or unknown,
-        ),
-        ("Recoverability", incident.get_recoverability_display() or unknown),
-        ("Location of observed activity", incident.get_location_display() or unknown),
-        (
-            "Attack vectors",
-            ", ".join(labels_av.get(v, v) for v in incident.attack_vectors) or unknown,
-        ),
-        ("Number of systems affected", _count(incident.systems_affected_count)),
-        ("Number of records affected", _count(incident.records_affected_count)),
-        ("Number of users affected", _count(incident.users_affected_count)),
-        ("Identified at", format_local(incident.identified_at, tz)),
-        (
-            "Activity first detected at",
-            format_local(incident.first_detected_at, tz) if incident.first_detected_at else unknown,
-        ),
-        (
-            "Occurred at",
-            format_local(incident.occurred_at, tz) if incident.occurred_at else unknown,
-        ),
-        (
-            "Point of contact",
-            " · ".join(v for v in (incident.poc_name, incident.poc_email, incident.poc_phone) if v)
-            or unknown,
-        ),
-        ("CISA tracking number", incident.cisa_tracking_number or "Not yet assigned"),
-        ("Assessed NCISS level", incident.get_nciss_level_display() or unknown),
-    ]
+    cisa = cisa_fields(incident, tz)
 
     events = [
         {
@@ -537,10 +413,6 @@ def _render_detail(
     )
 
 
-def _count(value):
-    return "Unknown" if value is None else f"{value:,}"
-
-
 @with_context
 def incident_detail(request, ctx, number):
     return _render_detail(request, ctx, number)
@@ -549,7 +421,7 @@ def incident_detail(request, ctx, number):
 @with_context
 @require_POST
 def incident_transition(request, ctx, number):
-    incident = _incident_or_404(ctx, number)
+    incident = visible_incident(ctx, number)
     name = request.POST.get("transition", "")
     note = request.POST.get("note", "")
     try:
@@ -574,7 +446,7 @@ def incident_transition(request, ctx, number):
 @with_context
 @require_POST
 def incident_additional_information(request, ctx, number):
-    incident = _incident_or_404(ctx, number)
+    incident = visible_incident(ctx, number)
     form = AdditionalInformationForm(request.POST, auto_id="info-%s")
     if form.is_valid():
         try:
@@ -596,18 +468,10 @@ def incident_additional_information(request, ctx, number):
 # --- create / edit ----------------------------------------------------------------------------
 
 
-def _apply_service_error(form, exc: InvalidInput):
-    field = exc.extra.get("field")
-    if field in form.fields:
-        form.add_error(field, exc.message)
-    else:
-        form.add_error(None, exc.message)
-
-
 @with_context
 def incident_create(request, ctx):
     if not ctx.has_role(*services.OPENERS):
-        return _forbidden(request, "Only an ISSO or a compliance officer may open an incident.")
+        return forbidden(request, "Only an ISSO or a compliance officer may open an incident.")
     tz = ctx.agency.tz
     if request.method == "POST":
         form = IncidentForm(request.POST, ctx=ctx)
@@ -616,7 +480,7 @@ def incident_create(request, ctx):
             try:
                 incident = services.incident_open(ctx=ctx, **values)
             except InvalidInput as exc:
-                _apply_service_error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, f"Incident {incident.number} opened.")
                 return _to_detail(incident)
@@ -640,11 +504,11 @@ def incident_create(request, ctx):
 
 @with_context
 def incident_edit(request, ctx, number):
-    incident = _incident_or_404(
+    incident = visible_incident(
         ctx, number, Incident.objects.prefetch_related("systems", "related")
     )
     if not ctx.has_role(*services.EDITORS):
-        return _forbidden(
+        return forbidden(
             request, "Only an ISSO, compliance officer or approving official may edit."
         )
     if incident.state in (State.CLOSED, State.DISMISSED):
@@ -661,7 +525,7 @@ def incident_edit(request, ctx, number):
             try:
                 incident = services.incident_update(ctx=ctx, incident=incident, changes=changes)
             except InvalidInput as exc:
-                _apply_service_error(form, exc)
+                apply_service_error(form, exc)
             except DocketError as exc:
                 if isinstance(exc, NotPermitted | NotFound):
                     raise
@@ -695,9 +559,9 @@ def incident_edit(request, ctx, number):
 
 @with_context
 def incident_determine(request, ctx, number):
-    incident = _incident_or_404(ctx, number, Incident.objects.select_related("ruleset", "agency"))
+    incident = visible_incident(ctx, number, Incident.objects.select_related("ruleset", "agency"))
     if not ctx.has_role(Role.APPROVING_OFFICIAL):
-        return _forbidden(
+        return forbidden(
             request, "Only an approving official may decide whether an incident is major."
         )
     tz = ctx.agency.tz
@@ -745,7 +609,7 @@ def incident_determine(request, ctx, number):
                     )
                     return _to_detail(incident)
             except InvalidInput as exc:
-                _apply_service_error(form, exc)
+                apply_service_error(form, exc)
             except DocketError as exc:
                 if isinstance(exc, NotPermitted | NotFound):
                     raise
@@ -753,7 +617,7 @@ def incident_determine(request, ctx, number):
         if form.errors:
             status = 400
     else:
-        current = services.current_determination(incident)
+        current = current_determination(incident)
         initial = {"basis_at": to_local_input(timezone.now(), tz)}
         if current is not None:
             initial.update(

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class ReportingConfig(AppConfig):
     name = "reporting"
     verbose_name = "Reporting clocks"
+
+    def ready(self) -> None:
+        # Importing the modules registers their domain-event subscribers (core.events).
+        from . import rules, subscribers  # noqa: F401 (Django app loading: models are ready)

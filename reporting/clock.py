@@ -115,10 +115,3 @@ def obligation_status(
     if due - now <= due_soon:
         return Status.DUE_SOON
     return Status.UPCOMING
-
-
-def format_local(instant: datetime, tz: ZoneInfo) -> str:
-    """``2026-11-03 23:59 EST (America/New_York)``: the zone is always printed."""
-    _require_aware("instant", instant)
-    local = instant.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({tz.key})"

@@ -12,50 +12,16 @@ time is read in the obligation's agency zone and the field ids are unique per ob
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
 
+from core.time import LOCAL_FORMATS, local_to_utc
+
 from .clock import Status
 from .models import Submission
-
-LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
-
-
-def _offset(value: datetime) -> str:
-    offset = value.utcoffset()
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "−"
-    hours, mins = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{mins:02d}"
-
-
-def local_to_utc(naive: datetime, tz: ZoneInfo) -> datetime:
-    """The UTC instant of wall-clock time ``naive`` in ``tz``.
-
-    Raises ``forms.ValidationError`` when the wall time does not exist (clocks jump over it
-    when daylight saving time starts) or exists twice (clocks go back): a guess would move a
-    legal deadline by an hour."""
-    earlier = naive.replace(tzinfo=tz, fold=0)
-    later = naive.replace(tzinfo=tz, fold=1)
-    if earlier.utcoffset() == later.utcoffset():
-        return earlier.astimezone(UTC)
-    shown = f"{naive:%Y-%m-%d %H:%M}"
-    round_trip = earlier.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    if round_trip != naive:
-        raise forms.ValidationError(
-            f"{shown} does not exist in {tz.key}: the clocks skip that hour when daylight "
-            f"saving time starts. Check the time (perhaps {round_trip:%H:%M}?).",
-            code="nonexistent",
-        )
-    raise forms.ValidationError(
-        f"{shown} happened twice in {tz.key} ({earlier.tzname()}, {_offset(earlier)}, then "
-        f"{later.tzname()}, {_offset(later)}) because the clocks went back. Docket cannot tell "
-        "which one you mean: enter a time outside the repeated hour and give the exact time "
-        "in the note.",
-        code="ambiguous",
-    )
+from .presentation import STATUS_LABELS
 
 
 class UswdsForm(forms.Form):
@@ -160,16 +126,6 @@ BOARD_STATUSES = (
     Status.MET_ON_TIME,
     Status.MET_LATE,
 )
-
-STATUS_LABELS = {
-    Status.UPCOMING: "Upcoming",
-    Status.DUE_SOON: "Due soon",
-    Status.OVERDUE: "Overdue",
-    Status.MET_ON_TIME: "Met on time",
-    Status.MET_LATE: "Met late",
-    Status.WAIVED: "Waived",
-    Status.WITHDRAWN: "Withdrawn",
-}
 
 
 class BoardFilterForm(UswdsForm):

@@ -23,7 +23,9 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .clock import format_local
+from accounts.models import Role
+from accounts.scoping import members_who_see
+from core.time import format_local
 
 logger = logging.getLogger(__name__)
 
@@ -142,19 +144,11 @@ def _recipients(incident) -> list[str]:
     who hold, in the incident's agency, the compliance officer or approving official role, or
     the ISSO role with one of the incident's systems assigned or having opened it. Sorted,
     without duplicates."""
-    from django.db.models import Q
-
-    from accounts.models import Membership, Role
-    from incidents.models import Incident
-
-    incident_systems = Incident.systems.through.objects.filter(incident_id=incident.pk).values(
-        "informationsystem_id"
-    )
-    isso = Q(role=Role.ISSO) & (Q(systems__in=incident_systems) | Q(user_id=incident.created_by_id))
     emails = (
-        Membership.objects.filter(agency_id=incident.agency_id, user__is_active=True)
+        members_who_see(incident)
+        .filter(role__in=(Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL, Role.ISSO))
+        .filter(user__is_active=True)
         .exclude(user__email="")
-        .filter(Q(role__in=(Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL)) | isso)
         .values_list("user__email", flat=True)
         .distinct()
     )

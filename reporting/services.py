@@ -10,11 +10,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext
-from accounts.errors import Conflict, InvalidInput, NotPermitted
-from accounts.models import Agency, Role
+from accounts.models import Role
+from core.errors import Conflict, InvalidInput, NotPermitted
+from core.time import format_local
 from incidents.models import EventKind, IncidentEvent, State
+from incidents.selectors import current_determination
+from incidents.services import lock_incident
 
-from .clock import due_at, format_local
+from .clock import due_at
 from .models import (
     Anchor,
     AppliesTo,
@@ -26,19 +29,6 @@ from .models import (
 )
 
 SUBMITTERS = (Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL)
-
-
-def ruleset_in_force(agency: Agency, at: datetime) -> RuleSet:
-    """The rule set the agency had adopted most recently at ``at``."""
-    adoption = (
-        RuleSetAdoption.objects.filter(agency=agency, adopted_at__lte=at)
-        .select_related("ruleset")
-        .order_by("-adopted_at", "-pk")
-        .first()
-    )
-    if adoption is None:
-        raise InvalidInput(f"Agency {agency.abbreviation} has adopted no reporting rule set.")
-    return adoption.ruleset
 
 
 def _offsets(incident) -> dict:
@@ -104,8 +94,6 @@ def _anchors(
 
 def obligations_due(incident, *, det=None) -> list[Due]:
     """Every obligation the incident should have now, with its due time. Pure reading."""
-    from incidents.services import current_determination
-
     if incident.state == State.DISMISSED:
         return []
     det = det if det is not None else current_determination(incident)
@@ -250,9 +238,7 @@ def _log(incident, kind, actor, now, ob, note, data):
 
 
 def _lock_obligation(ctx: AgencyContext, obligation: Obligation) -> Obligation:
-    from incidents.services import _lock
-
-    _lock(ctx, obligation.incident)  # serialise with every other act on the incident
+    lock_incident(ctx, obligation.incident)  # serialise with every other act on the incident
     return Obligation.objects.select_related("rule", "incident__agency").get(pk=obligation.pk)
 
 

@@ -26,14 +26,15 @@ from icalendar import Alarm, Calendar, Event
 from icalendar.prop import vDuration
 
 from accounts.context import AgencyContextError, context_for, get_context
-from accounts.errors import DocketError
 from accounts.models import Agency
 from accounts.scoping import scope
 from compliance.models import InformationSystem
+from core.errors import DocketError
+from core.time import format_local
 from incidents.models import Incident
 
 from . import services
-from .clock import Status, format_local
+from .clock import Status
 from .forms import STATUS_LABELS, BoardFilterForm, SubmissionForm, WaiveForm
 from .models import CalendarToken, Obligation, ObligationRule
 from .models.obligation import due_soon_window

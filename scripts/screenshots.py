@@ -31,7 +31,8 @@ def demo_constants() -> tuple[str, str]:
     import django
 
     django.setup()
-    from incidents.management.commands.load_demo import MAIN_TITLE, PASSWORD
+    # Imported after django.setup(): Django app loading, not a cycle.
+    from reporting.management.commands.load_demo import MAIN_TITLE, PASSWORD
 
     return MAIN_TITLE, PASSWORD
 

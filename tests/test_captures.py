@@ -1,7 +1,7 @@
 """Commands executed in scap captures, decoded by Debian's sysdig: the runner on the real
-captures of ``../shared/data/scap/`` (``incidents.scap_commands``), the extraction after a scap
+captures of ``../shared/data/scap/`` (``evidence.scap_commands``), the extraction after a scap
 upload commits, re-running it, and every way it fails being recorded instead of raised
-(``incidents.captures``)."""
+(``evidence.captures``)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from accounts.errors import InvalidInput, NotFound, NotPermitted
+from core.errors import InvalidInput, NotFound, NotPermitted
+from evidence import captures, scap_commands
 from evidence import services as evidence_services
+from evidence.captures import capture_commands_extract, capture_commands_request
 from evidence.models import Action, CustodyEntry
-from incidents import captures, scap_commands
-from incidents.captures import capture_commands_extract, capture_commands_request
 from incidents.models import CapturedCommand, CommandExtraction, ExtractionStatus
 
 from .shared_data import shared_file

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.time import format_local
 from reporting.clock import (
     ONE_MICROSECOND,
     OPEN_STATUSES,
@@ -32,7 +33,6 @@ from reporting.clock import (
     Unit,
     due_at,
     end_of_local_day,
-    format_local,
     obligation_status,
     start_of_local_day,
 )

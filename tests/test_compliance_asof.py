@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from accounts.errors import InvalidInput, NotFound, NotPermitted
 from compliance.models import (
     AppendOnlyError,
     AssessmentStatus,
@@ -20,6 +19,7 @@ from compliance.models import (
 )
 from compliance.selectors import latest_assessments, system_state_as_of
 from compliance.services import assessment_record
+from core.errors import InvalidInput, NotFound, NotPermitted
 
 S = AssessmentStatus
 MARCH = datetime(2025, 3, 1, 12, tzinfo=UTC)

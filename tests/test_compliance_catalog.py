@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.errors import InvalidInput
 from compliance.models import Baseline, Control, Framework
 from compliance.services import baseline_import, catalog_import, oscal_import
+from core.errors import InvalidInput
 
 from .shared_data import shared_dir
 

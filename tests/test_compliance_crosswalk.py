@@ -10,7 +10,6 @@ import json
 import pytest
 import yaml
 
-from accounts.errors import InvalidInput
 from compliance import crosswalk
 from compliance.crosswalk import Ref, controls_for_refs, nist_for_techniques, parse_ref
 from compliance.models import Control, ControlMapping, Framework
@@ -23,6 +22,7 @@ from compliance.services import (
     framework_file_import,
     shipped_crosswalk_load,
 )
+from core.errors import InvalidInput
 from incidents import falco
 
 from .shared_data import shared_dir

@@ -13,7 +13,6 @@ import yaml
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from accounts.errors import InvalidInput, NotPermitted
 from compliance.models import Control, Framework
 from compliance.selectors import controls_visible, frameworks_visible
 from compliance.services import (
@@ -22,6 +21,7 @@ from compliance.services import (
     framework_file_import,
     shipped_frameworks_load,
 )
+from core.errors import InvalidInput, NotPermitted
 
 ACME_CSV = (
     "framework,version,source,licence_note,identifier,title,family,parent,sort_order,statement\n"

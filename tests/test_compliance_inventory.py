@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.errors import InvalidInput, NotPermitted
 from accounts.models import Membership, Role
 from accounts.services import membership_grant
 from compliance.models import Baseline, ControlAssessment, Framework, InformationSystem
@@ -25,6 +24,7 @@ from compliance.services import (
     systems_export_csv,
     systems_file_import,
 )
+from core.errors import InvalidInput, NotPermitted
 
 from .factories import UserFactory
 

@@ -12,7 +12,6 @@ import pytest
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 
-from accounts.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from compliance.models import (
     AppendOnlyError,
     AssessmentStatus,
@@ -37,6 +36,7 @@ from compliance.services_risk import (
     snapshot_take,
 )
 from compliance.snapshot import document_sha256
+from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from incidents.models import CandidateStatus, Detection, IncidentCandidate
 from incidents.services import incident_transition
 

@@ -13,7 +13,7 @@ from accounts.context import context_for
 from accounts.models import Agency, Membership, Role
 from accounts.scoping import scope
 from incidents.models import Incident, IndicatorType, State
-from incidents.services import current_determination
+from incidents.selectors import current_determination
 from reporting.clock import Status
 from reporting.models import Obligation
 

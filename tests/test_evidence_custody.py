@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from evidence import services
 from evidence.errors import IntegrityFailure
 from evidence.models import CustodyTransfer, Evidence, TransferState, WriteOnceError

@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.errors import InvalidInput, NotFound, NotPermitted
+from core.errors import InvalidInput, NotFound, NotPermitted
 from evidence import services
 from evidence.errors import IntegrityFailure, TooLarge, UploadInterrupted
 from evidence.models import (

@@ -19,9 +19,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from accounts.models import IngestToken
 from accounts.models.ingest_token import token_digest
+from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from incidents import falco
 from incidents.ingest import candidate_attach, candidate_dismiss, candidate_promote
 from incidents.models import CandidateStatus, Detection, IncidentCandidate, IncidentEvent

@@ -17,7 +17,7 @@ from django.db import close_old_connections, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.errors import Conflict, InvalidInput, NotPermitted
+from core.errors import Conflict, InvalidInput, NotPermitted
 from incidents.models import (
     Determination,
     EventKind,
@@ -25,9 +25,9 @@ from incidents.models import (
     IncidentEvent,
     IncidentSequence,
 )
+from incidents.selectors import current_determination
 from incidents.services import (
     additional_information_record,
-    current_determination,
     determination_record,
     incident_open,
 )

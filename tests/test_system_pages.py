@@ -433,7 +433,7 @@ def test_control_of_a_framework_not_visible_is_refused(login, carol, web_system,
     url = reverse("system-control-history", args=["FTA-WEB", hidden_control.pk])
     assert client.get(url).status_code == 404
     # The service refuses it too, whatever calls it.
-    from accounts.errors import InvalidInput
+    from core.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="No control"):
         assessment_record(

@@ -1,6 +1,6 @@
 """The incident timeline: detections of its candidates, the Sysdig command records that belong to
 it, commands decoded from its scap evidence and the handlers' actions, in time order to the
-nanosecond (``incidents.selectors.incident_timeline``), its page and its API endpoint, and who
+nanosecond (``incidents.timeline.incident_timeline``), its page and its API endpoint, and who
 may see them."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from evidence.services import evidence_upload
 from incidents import falco
 from incidents.ingest import candidate_promote, detections_group, sysdig_store
 from incidents.models import AuditorGrant, IncidentCandidate
-from incidents.selectors import incident_timeline, local_time
+from incidents.timeline import incident_timeline, local_time
 
 from .shared_data import shared_file
 from .test_captures import needs_sysdig

@@ -16,7 +16,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.api import LocalTimeField, ScopedQuerysetMixin
-from accounts.errors import InvalidInput, NotFound
 from compliance import selectors, services
 from compliance.models import (
     AssessmentStatus,
@@ -25,6 +24,7 @@ from compliance.models import (
     Framework,
     InformationSystem,
 )
+from core.errors import InvalidInput, NotFound
 
 from .serializers import (
     AssessmentCreateSerializer,

@@ -1,4 +1,4 @@
-from accounts.append_only import AppendOnlyError
+from core.append_only import AppendOnlyError
 
 from .assessment import (
     AssessmentMethod,
@@ -9,7 +9,7 @@ from .assessment import (
 from .framework import Baseline, Control, ControlMapping, Framework, Relationship
 from .poam import PoamItem, PoamMilestone, PoamSeverity, PoamSource, PoamStatus
 from .risk import RiskAssessment, RiskAssessmentMethod, RiskLevel
-from .snapshot import ComplianceSnapshot, SnapshotReason
+from .snapshot import ComplianceSnapshot, SnapshotJob, SnapshotReason
 from .system import AuthorizationStatus, ImpactLevel, InformationSystem
 
 __all__ = [
@@ -35,5 +35,6 @@ __all__ = [
     "RiskAssessment",
     "RiskAssessmentMethod",
     "RiskLevel",
+    "SnapshotJob",
     "SnapshotReason",
 ]

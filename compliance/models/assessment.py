@@ -8,7 +8,7 @@ assessment per control at or before that instant (``compliance.selectors``).
 from django.conf import settings
 from django.db import models
 
-from accounts.append_only import AppendOnlyModel
+from core.append_only import AppendOnlyModel
 
 
 class AssessmentStatus(models.TextChoices):

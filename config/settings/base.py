@@ -220,6 +220,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_IMPORTS = ("core.jobs",)  # the job sweep lives in core, which is not an app
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
@@ -234,6 +235,12 @@ CELERY_BEAT_SCHEDULE = {
     "verify-evidence-daily": {
         "task": "evidence.tasks.verify_evidence",
         "schedule": timedelta(days=1),
+    },
+    # Durable jobs (snapshots, capture decoding) whose broker message was lost are queued again.
+    "job-sweep": {
+        "task": "core.jobs.sweep",
+        "schedule": timedelta(minutes=2),
+        "options": {"expires": 100},
     },
     # Grouping runs after each ingest commit; this sweep catches anything a lost message left.
     "group-detections-sweep": {

@@ -23,6 +23,11 @@ urlpatterns = [
     path("evidence/<int:pk>/custody", views.EvidenceCustodyView.as_view(), name="evidence-custody"),
     path("evidence/<int:pk>/verify", views.EvidenceVerifyView.as_view(), name="evidence-verify"),
     path(
+        "evidence/<int:pk>/extract-commands",
+        views.CaptureCommandsView.as_view(),
+        name="api-evidence-extract-commands",
+    ),
+    path(
         "evidence/<int:pk>/withdraw", views.EvidenceWithdrawView.as_view(), name="evidence-withdraw"
     ),
     path(

@@ -3,18 +3,20 @@ which check roles, stream, hash, validate and write the custody ledger."""
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import InvalidInput, NotFound
 from accounts.scoping import scope
+from core.errors import InvalidInput, NotFound
 from evidence import services
+from evidence.captures import capture_commands_request
 from evidence.errors import LengthRequired, TooLarge
 from evidence.models import CustodyEntry, CustodyTransfer, Evidence, Kind
 from incidents.models import Incident
+from incidents.selectors import visible_incident
 
 from .serializers import (
     CustodyEntrySerializer,
@@ -33,14 +35,9 @@ MULTIPART_SLACK = 1 << 20
 
 
 def _incident(request, number) -> Incident:
-    incident = (
-        scope(Incident.objects.select_related("agency"), request.agency_context)
-        .filter(number=number)
-        .first()
+    return visible_incident(
+        request.agency_context, number, Incident.objects.select_related("agency")
     )
-    if incident is None:
-        raise NotFound("No such incident.")
-    return incident
 
 
 def _evidence_queryset(request):
@@ -347,3 +344,23 @@ class TransferDecisionView(APIView):
         act = services.transfer_accept if self.decision == "accept" else services.transfer_decline
         act(ctx=request.agency_context, transfer=offer, note=body.validated_data.get("note", ""))
         return Response(TransferSerializer(_transfers(request).get(pk=pk)).data)
+
+
+class CaptureCommandsView(APIView):
+    """``POST /api/v1/evidence/{id}/extract-commands``: decode the executed commands of a scap
+    item again (after installing or upgrading sysdig, say). Queued for the worker once the
+    request commits; the outcome shows in the timeline's ``extractions``."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: inline_serializer("ExtractionQueued", {"queued": serializers.IntegerField()})
+        },
+    )
+    def post(self, request, pk):
+        ctx = request.agency_context
+        evidence = scope(Evidence.objects.all(), ctx).filter(pk=pk).first()
+        if evidence is None:
+            raise NotFound("No such evidence.")
+        capture_commands_request(ctx=ctx, evidence=evidence)
+        return Response({"queued": evidence.pk}, status=202)

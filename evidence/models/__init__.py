@@ -1,4 +1,4 @@
-from accounts.append_only import AppendOnlyError
+from core.append_only import AppendOnlyError
 
 from .custody import Action, CustodyEntry
 from .evidence import MUTABLE_FIELDS, WITHDRAWAL_FIELDS, Evidence, Kind, WriteOnceError

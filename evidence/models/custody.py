@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
 
-from accounts.append_only import AppendOnlyModel
-from evidence import ledger
+from core import ledger
+from core.append_only import AppendOnlyModel
 
 
 class Action(models.TextChoices):

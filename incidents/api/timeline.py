@@ -1,5 +1,5 @@
 """``GET /api/v1/incidents/{number}/timeline/``: the incident timeline
-(``incidents.selectors.incident_timeline``) as JSON, filterable with ``?source=…`` (repeat it
+(``incidents.timeline.incident_timeline``) as JSON, filterable with ``?source=…`` (repeat it
 for several)."""
 
 from __future__ import annotations
@@ -9,15 +9,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import InvalidInput, NotFound
-from accounts.scoping import scope
-from incidents import selectors
-from incidents.models import Incident
-from incidents.timeline_views import parse_sources
+from core.errors import InvalidInput
+from incidents import timeline as timelines
+from incidents.selectors import visible_incident
+from incidents.timeline import parse_sources
 
 
 class TimelineEntrySerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=list(selectors.SOURCES))
+    source = serializers.ChoiceField(choices=list(timelines.SOURCES))
     source_label = serializers.CharField()
     origin = serializers.CharField(help_text="Falco, Sysdig, or the evidence file name.")
     time = serializers.DateTimeField(help_text="UTC, to the microsecond.")
@@ -53,7 +52,7 @@ class IncidentTimelineView(APIView):
                 "source",
                 str,
                 many=True,
-                enum=list(selectors.SOURCES),
+                enum=list(timelines.SOURCES),
                 description="Only these sources (repeat for several).",
             )
         ],
@@ -75,13 +74,11 @@ class IncidentTimelineView(APIView):
     )
     def get(self, request, number):
         ctx = request.agency_context
-        incident = scope(Incident.objects.all(), ctx).filter(number=number).first()
-        if incident is None:
-            raise NotFound("No such incident.")
+        incident = visible_incident(ctx, number)
         sources, error = parse_sources(request.query_params.getlist("source"))
         if error:
             raise InvalidInput(error, field="source")
-        timeline = selectors.incident_timeline(ctx, incident, sources=sources)
+        timeline = timelines.incident_timeline(ctx, incident, sources=sources)
         tz = ctx.agency.tz
         results = [
             {
@@ -90,7 +87,7 @@ class IncidentTimelineView(APIView):
                 "origin": e.origin,
                 "time": e.time,
                 "time_ns": e.time_ns,
-                "time_local": selectors.local_time(e, tz),
+                "time_local": timelines.local_time(e, tz),
                 "user": e.user,
                 "pid": e.pid,
                 "ppid": e.ppid,
@@ -113,26 +110,3 @@ class IncidentTimelineView(APIView):
                 "extractions": ExtractionSerializer(timeline.extractions, many=True).data,
             }
         )
-
-
-class CaptureCommandsView(APIView):
-    """``POST /api/v1/evidence/{id}/extract-commands``: decode the executed commands of a scap
-    item again (after installing or upgrading sysdig, say). Queued for the worker once the
-    request commits; the outcome shows in the timeline's ``extractions``."""
-
-    @extend_schema(
-        request=None,
-        responses={
-            202: inline_serializer("ExtractionQueued", {"queued": serializers.IntegerField()})
-        },
-    )
-    def post(self, request, pk):
-        from evidence.models import Evidence
-        from incidents.captures import capture_commands_request
-
-        ctx = request.agency_context
-        evidence = scope(Evidence.objects.all(), ctx).filter(pk=pk).first()
-        if evidence is None:
-            raise NotFound("No such evidence.")
-        capture_commands_request(ctx=ctx, evidence=evidence)
-        return Response({"queued": evidence.pk}, status=202)

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from .ingest import falco_ingest, sysdig_ingest
-from .timeline import CaptureCommandsView, IncidentTimelineView
+from .timeline import IncidentTimelineView
 from .views import DeterminationViewSet, IncidentViewSet
 
 router = SimpleRouter()
@@ -16,11 +16,6 @@ urlpatterns = [
         r"^incidents/(?P<number>[^/]+)/timeline/?$",
         IncidentTimelineView.as_view(),
         name="api-incident-timeline",
-    ),
-    path(
-        "evidence/<int:pk>/extract-commands",
-        CaptureCommandsView.as_view(),
-        name="api-evidence-extract-commands",
     ),
     *router.urls,
 ]

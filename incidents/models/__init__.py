@@ -1,4 +1,4 @@
-from accounts.append_only import AppendOnlyError
+from core.append_only import AppendOnlyError
 
 from .command import CapturedCommand, CommandExtraction, CommandRecord, ExtractionStatus
 from .detection import (

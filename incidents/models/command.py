@@ -10,7 +10,7 @@ class CommandRecord(models.Model):
 
     Stored once per agency (``content_hash``, ``incidents.sysdig.normalise_command``). Not tied
     to an incident when stored: the incident timeline finds the records of its detections'
-    pods, containers and hosts within their time span (``incidents.selectors``), so records
+    pods, containers and hosts within their time span (``incidents.timeline``), so records
     that arrive before a candidate is promoted show up once it is.
     """
 
@@ -80,7 +80,7 @@ class ExtractionStatus(models.TextChoices):
 
 class CommandExtraction(models.Model):
     """The latest run of Debian's ``sysdig`` over one scap evidence item
-    (``incidents.captures``): when, whether it worked, how many commands it found, and the
+    (``evidence.captures``): when, whether it worked, how many commands it found, and the
     error when it did not — a missing binary, a corrupt capture, a time-out, too much output.
     Re-running replaces the item's captured commands and this record."""
 
@@ -99,6 +99,15 @@ class CommandExtraction(models.Model):
     runs = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the run was last queued; a pending run waiting too long is queued "
+        "again by the job sweep.",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "queued_at"], name="extraction_status_queued")]
 
     def __str__(self) -> str:
         return f"evidence {self.evidence_id}: {self.status} ({self.commands} commands)"

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from accounts.append_only import AppendOnlyModel
+from core.append_only import AppendOnlyModel
 
 
 class EventKind(models.TextChoices):

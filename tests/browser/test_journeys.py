@@ -19,9 +19,10 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.context import context_for
+from core.time import format_local
 from incidents.models import Decision, Incident, State
-from incidents.services import current_determination, determination_record, incident_transition
-from reporting.clock import format_local
+from incidents.selectors import current_determination
+from incidents.services import determination_record, incident_transition
 from reporting.models import Obligation
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

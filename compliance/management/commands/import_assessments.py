@@ -2,8 +2,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.context import AgencyContextError
-from accounts.errors import DocketError
 from compliance.services import assessments_file_import, operator_context
+from core.errors import DocketError
 
 from ._agency import agency_named
 

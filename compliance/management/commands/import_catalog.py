@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import InvalidInput
 from compliance.services import oscal_import, shipped_crosswalk_load
+from core.errors import InvalidInput
 
 
 class Command(BaseCommand):

@@ -1,11 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import InvalidInput
 from compliance.services import (
     framework_file_import,
     shipped_crosswalk_load,
     shipped_frameworks_load,
 )
+from core.errors import InvalidInput
 
 from ._agency import agency_named
 

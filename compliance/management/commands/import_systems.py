@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import InvalidInput
 from compliance.services import systems_file_import
+from core.errors import InvalidInput
 
 from ._agency import agency_named
 

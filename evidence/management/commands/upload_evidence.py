@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from accounts.context import AgencyContextError, resolve
-from accounts.errors import DocketError
 from accounts.scoping import scope
+from core.errors import DocketError
 from evidence.models import Kind
 from evidence.services import evidence_upload
 from incidents.models import Incident

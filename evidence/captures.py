@@ -3,15 +3,16 @@
 ``capture_commands_extract`` is the one workflow: the item's stored file is read through the
 evidence storage and checked against its recorded SHA-256 (a local path is used as it is; any
 other storage is copied to a temporary file first, since sysdig needs a path), sysdig decodes
-it (``incidents.scap_commands``), and in one transaction the item's ``CapturedCommand`` rows are
+it (``evidence.scap_commands``), and in one transaction the item's ``CapturedCommand`` rows are
 replaced by what this run found and its ``CommandExtraction`` records the outcome — so running
 it again gives the same rows, and a failure (sysdig missing, a corrupt capture, a time-out) is
 recorded with its reason and leaves no rows, never raised.
 The read is a ``view`` entry in the item's custody ledger, by "system".
 
-It runs in Celery after a scap upload commits (``capture_commands_after_upload``, called by
-``evidence.services.evidence_upload``) and again on request (``capture_commands_request``, the
-``extract_commands`` command).
+It is durable work (``core.jobs``): when a scap item is stored (the ``EvidenceStored`` event)
+or a re-run is requested (``capture_commands_request``), the item's ``CommandExtraction`` is
+set pending in that transaction and the task is queued once it commits; the job sweep queues
+it again when its message was lost. The ``extract_commands`` command runs it at once.
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext
-from accounts.errors import InvalidInput, NotFound
 from accounts.models import Role
+from accounts.permissions import require_roles
 from accounts.scoping import scope
-from evidence.models import Action, Evidence
+from core.errors import InvalidInput, NotFound
+from core.events import EvidenceStored, Phase, subscribe
+from core.jobs import enqueue_on_commit, register_sweep, stale_after
+from incidents.models import CapturedCommand, CommandExtraction, ExtractionStatus
 
 from . import scap_commands
-from .models import CapturedCommand, CommandExtraction, ExtractionStatus
+from .models import Action, Evidence
+from .services import custody_append, hash_stored, open_stored, record_failed_verify
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +69,38 @@ def _max_memory() -> int:
     )
 
 
-def capture_commands_after_upload(evidence: Evidence) -> None:
-    """Queue the extraction for a scap item once the upload's transaction commits."""
-    if evidence.detected_format != SCAP:
-        return
-    pk = evidence.pk
-    transaction.on_commit(lambda: _enqueue(pk), robust=True)
+EXTRACT_TASK = "evidence.tasks.extract_capture_commands"
 
 
-def _enqueue(evidence_id: int) -> None:
-    from .tasks import extract_capture_commands
+def _queue(evidence: Evidence, now: datetime) -> None:
+    """Mark the item's extraction pending (the job row) and queue it once this commits."""
+    CommandExtraction.objects.update_or_create(
+        evidence=evidence, defaults={"status": ExtractionStatus.PENDING, "queued_at": now}
+    )
+    enqueue_on_commit(EXTRACT_TASK, evidence.pk)
 
-    extract_capture_commands.delay(evidence_id)
+
+@subscribe(EvidenceStored, phase=Phase.IN_TRANSACTION)
+def capture_commands_after_upload(event: EvidenceStored) -> None:
+    """A stored scap capture is decoded by the worker once the upload commits."""
+    if event.evidence.detected_format == SCAP:
+        _queue(event.evidence, event.at)
+
+
+def capture_commands_requeue(now: datetime) -> int:
+    """The job sweep: extractions pending since before the stale limit are queued again."""
+    stale = list(
+        CommandExtraction.objects.filter(
+            status=ExtractionStatus.PENDING, queued_at__lt=now - stale_after()
+        ).values_list("evidence_id", flat=True)
+    )
+    for evidence_id in stale:
+        CommandExtraction.objects.filter(evidence_id=evidence_id).update(queued_at=now)
+        enqueue_on_commit(EXTRACT_TASK, evidence_id)
+    return len(stale)
+
+
+register_sweep("evidence.command_extraction", capture_commands_requeue)
 
 
 def capture_commands_request(
@@ -83,23 +108,20 @@ def capture_commands_request(
 ) -> None:
     """Run the extraction again for an item the caller sees (ISSOs, compliance officers), in
     Celery once the caller's transaction commits."""
-    from .services import _require_role
-
-    _require_role(ctx, REQUESTERS, "extract the commands of a capture")
+    now = now or timezone.now()
+    require_roles(ctx, REQUESTERS, "extract the commands of a capture")
     found = scope(Evidence.objects.all(), ctx).filter(pk=evidence.pk).first()
     if found is None:
         raise NotFound("No such evidence.")
     if found.detected_format != SCAP:
         raise InvalidInput(f"Evidence {found.pk} is not a scap capture.", field="evidence")
-    pk = found.pk
-    transaction.on_commit(lambda: _enqueue(pk), robust=True)
+    with transaction.atomic():
+        _queue(found, now)
 
 
 @contextmanager
 def _local_copy(ev: Evidence):
     """A local path holding the item's bytes, checked against the recorded SHA-256."""
-    from evidence.services import _hash_stored, open_stored  # evidence imports this module
-
     digest = hashlib.sha256()
     path = None
     try:
@@ -107,7 +129,7 @@ def _local_copy(ev: Evidence):
     except NotImplementedError:
         path = None
     if path is not None:
-        _check(ev, _hash_stored(ev.storage_name)[0])
+        _check(ev, hash_stored(ev.storage_name)[0])
         yield path
         return
     tmp = tempfile.mkdtemp(prefix="docket-scap-")
@@ -126,10 +148,8 @@ def _local_copy(ev: Evidence):
 
 def _check(ev: Evidence, actual: str) -> None:
     if actual != ev.sha256:
-        from evidence.services import _record_failed_verify
-
         problem = f"SHA-256 mismatch while decoding commands: stored {actual}"
-        _record_failed_verify(ev, problem, actual, actor=None, ctx=None, now=timezone.now())
+        record_failed_verify(ev, problem, actual, actor=None, ctx=None, now=timezone.now())
         raise scap_commands.ExtractionFailed(
             f"the stored file's SHA-256 is {actual}, recorded {ev.sha256}: not decoded"
         )
@@ -183,8 +203,6 @@ def capture_commands_extract(*, evidence_id: int, now: datetime | None = None) -
 
 
 def _record_read(ev: Evidence, now: datetime) -> None:
-    from evidence.services import custody_append
-
     custody_append(
         evidence=ev,
         action=Action.VIEW,

@@ -1,6 +1,6 @@
 """The commands executed in a scap capture, decoded by Debian's ``sysdig`` (0.29).
 
-Pure Python, no Django: ``incidents.captures`` hands it a local file and stores what it returns.
+Pure Python, no Django: ``evidence.captures`` hands it a local file and stores what it returns.
 A capture is untrusted input and libscap a large C parser, so sysdig runs like one: an argv list
 (no shell), a minimal environment, stdin closed, its own process group killed at the time limit,
 address space and CPU time capped with ``prlimit`` (util-linux) when present, standard output
@@ -27,7 +27,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .falco import scrub, time_from_ns
+from incidents.falco import scrub, time_from_ns
 
 FIELDS = (
     "evt.num",

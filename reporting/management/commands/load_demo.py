@@ -28,6 +28,7 @@ from accounts.services import agency_create, membership_grant
 from compliance.demo import compliance_demo
 from compliance.demo_risk import compliance_demo_load
 from compliance.models import ImpactLevel, InformationSystem
+from evidence.demo import evidence_demo
 from incidents import sysdig_demo
 from incidents.demo_detections import load_detections
 from incidents.models import (
@@ -173,8 +174,6 @@ class Scenario:
         )
         sysdig_demo.load_into(self, main)
         self.overdue()
-        from evidence.demo import evidence_demo  # its own slice's demo data
-
         evidence_demo(**self.ctx, incident=main, now=self.now)
         self.other_agency(other, grants)
         self._grant_auditor(main)

@@ -1,24 +1,26 @@
-"""The custody hash chain, pure Python: canonical form, entry hashes, and the chain check.
+"""Hash chains (the custody ledger of each evidence item; the audit trail): entry hashes and
+the chain check, pure Python.
 
-An entry's hash is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of its
-fields together with the previous entry's hash; the first entry chains to ``genesis_hash``,
-which binds the ledger to the item's id and file SHA-256. Changing any field of any entry,
-removing one, reordering them or changing the item's recorded hash breaks the chain from that
-point on.
+An entry's hash is the SHA-256 of the canonical JSON (``core.canonical``) of its fields
+together with the previous entry's hash; the first entry chains to a genesis hash that binds
+the chain to what it is about (for custody, the item's id and file SHA-256). Changing any
+field of any entry, removing one, reordering them or changing what the genesis binds breaks
+the chain from that point on.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .canonical import canonical_json
+
 
 def _instant(value: datetime) -> str:
     if value.tzinfo is None:
-        raise ValueError("custody times must be timezone-aware")
+        raise ValueError("chain entry times must be timezone-aware")
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -28,8 +30,7 @@ def entry_fields(*, at: datetime, **fields: Any) -> dict[str, Any]:
 
 
 def canonical(fields: Mapping[str, Any], prev_hash: str) -> bytes:
-    body = {**fields, "prev_hash": prev_hash}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json({**fields, "prev_hash": prev_hash})
 
 
 def entry_hash(fields: Mapping[str, Any], prev_hash: str) -> str:

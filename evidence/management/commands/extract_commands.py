@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import DocketError
-from incidents.captures import capture_commands_extract
+from core.errors import DocketError
+from evidence.captures import capture_commands_extract
 from incidents.models import ExtractionStatus
 
 

@@ -1,0 +1,85 @@
+"""How Docket shows and reads times: the one place.
+
+Every instant is stored in UTC and shown on the agency's wall clock with its zone printed
+(``format_local``). A wall time typed by a person is read in the agency's zone
+(``local_to_utc``): one the zone skips (spring forward) or repeats (fall back) is refused,
+because a guess would move a statutory deadline by an hour.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # the value of an HTML ``datetime-local`` input
+LOCAL_FORMATS = (LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+
+
+def format_local(instant: datetime, tz: ZoneInfo) -> str:
+    """``2026-11-03 23:59 EST (America/New_York)``: the zone is always printed."""
+    _require_aware("instant", instant)
+    local = instant.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({tz.key})"
+
+
+def utc_offset(value: datetime) -> str:
+    """``UTC−05:00``: the offset of an aware local time."""
+    minutes = int(value.utcoffset().total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "−"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{mins:02d}"
+
+
+def to_local_input(value: datetime | None, tz: ZoneInfo) -> str:
+    """An aware instant as the ``datetime-local`` value of the agency's wall clock."""
+    if value is None:
+        return ""
+    return value.astimezone(tz).strftime(LOCAL_FORMAT)
+
+
+def local_to_utc(naive: datetime, tz: ZoneInfo, label: str = "") -> datetime:
+    """The UTC instant of wall-clock time ``naive`` in ``tz``.
+
+    Raises ``ValidationError`` (prefixed with ``label`` when given) when the wall time does
+    not exist there (the clocks skip it when daylight saving time starts) or exists twice
+    (the clocks go back): a guess would move a legal deadline by an hour."""
+    earlier = naive.replace(tzinfo=tz, fold=0)
+    later = naive.replace(tzinfo=tz, fold=1)
+    shown = f"{naive:%Y-%m-%d %H:%M}"
+    prefix = f"{label}: " if label else ""
+    round_trip = earlier.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if round_trip != naive:
+        raise ValidationError(
+            f"{prefix}{shown} does not exist in {tz.key}: the clocks skip that hour when "
+            f"daylight saving time starts. Check the time (perhaps {round_trip:%H:%M}?), or "
+            "enter a time before or after the gap.",
+            code="nonexistent",
+        )
+    if earlier.utcoffset() != later.utcoffset():
+        raise ValidationError(
+            f"{prefix}{shown} occurs twice in {tz.key}: the clocks went back, so it happened "
+            f"twice in {tz.key} ({earlier.tzname()}, {utc_offset(earlier)}, then "
+            f"{later.tzname()}, {utc_offset(later)}) and Docket cannot tell which one you "
+            "mean. Enter a time outside the repeated hour and give the exact time in a note.",
+            code="ambiguous",
+        )
+    return earlier.astimezone(UTC)
+
+
+def parse_local(text: str, tz: ZoneInfo, label: str = "") -> datetime:
+    """A wall time typed in one of ``LOCAL_FORMATS``, read in ``tz`` (see ``local_to_utc``)."""
+    for fmt in LOCAL_FORMATS:
+        try:
+            naive = datetime.strptime(text.strip(), fmt)  # noqa: DTZ007 (a wall time, placed next)
+        except ValueError:
+            continue
+        return local_to_utc(naive, tz, label)
+    prefix = f"{label}: " if label else ""
+    raise ValidationError(f"{prefix}enter a date and time as YYYY-MM-DDTHH:MM.", code="invalid")
