@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from accounts.context import context_for
 from accounts.errors import NotFound
@@ -324,6 +325,30 @@ def test_auditor_pages_offer_no_promote_attach_or_dismiss(client, audrey, grant)
     assert _page(client, audrey, f"/triage/{grant['store'].pk}/").status_code == 200
 
 
+def test_an_open_candidate_offers_no_decision_to_those_who_may_not_decide(
+    client, olivia, adam, carol, world
+):
+    # The approving official and the administrator see the agency's queue but do not triage.
+    url = f"/triage/{world['shadow'].pk}/"
+    for user in (olivia, adam):
+        response = _page(client, user, url)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "/etc/shadow" in body
+        _assert_no_triage_controls(body)
+    # The compliance officer does.
+    body = _page(client, carol, url).content.decode()
+    assert 'value="promote"' in body and 'value="dismiss"' in body
+
+
+def test_auditor_is_offered_no_import(client, audrey, alice, grant):
+    listing = _page(client, audrey, "/systems/").content.decode()
+    assert reverse("compliance-import") not in listing
+    assert _page(client, audrey, reverse("compliance-import")).status_code == 403
+    # An ISSO imports the assessments of their systems: offered.
+    assert reverse("compliance-import") in _page(client, alice, "/systems/").content.decode()
+
+
 # --- an ISSO reads its own systems' records only --------------------------------------------
 
 
@@ -395,6 +420,26 @@ def test_a_snapshot_holds_every_affected_system_whoever_takes_it(
     ]
     assert hr["frameworks"][0]["counts"]["other_than_satisfied"] == 1
     assert ComplianceSnapshot.objects.filter(incident=both).count() == 2
+
+
+def test_the_snapshot_page_links_only_to_what_the_reader_may_open(
+    client, world, alice, agency_a, web_system, hr_system
+):
+    both = incident_open(
+        ctx=context_for(alice, agency_a),
+        title="Both systems",
+        systems=[web_system.pk, hr_system.pk],
+        now=NOW,
+    )
+    snapshot_take(ctx=context_for(alice, agency_a), incident=both, now=NOW)
+    body = _page(client, alice, f"/incidents/{both.number}/compliance/").content.decode()
+    assert "HR payroll exposed" in body and "HR holds PII of every employee." in body
+    for item in ("hr_scan", "hr_from_hr"):
+        assert f'href="/poam/{world[item].pk}/"' not in body, item
+    assert 'href="/systems/FTA-HR/poam/"' not in body
+    assert 'href="/systems/FTA-HR/risk-assessments/"' not in body
+    assert f'href="/poam/{world["web_scan"].pk}/"' in body
+    assert 'href="/systems/FTA-WEB/poam/"' in body
 
 
 def test_the_compliance_officer_still_reads_everything(api, carol, world):
