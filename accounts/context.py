@@ -8,7 +8,7 @@ the one filter every query goes through.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .models import Agency, Membership, Role
 
@@ -30,6 +30,18 @@ class AgencyContext:
     agency: Agency
     roles: frozenset[str]
     isso_system_ids: frozenset[int] = field(default_factory=frozenset)
+    # Systems whose compliance records this context reads beyond what its roles give: set only
+    # by ``recording_incident`` while an incident's compliance snapshot is built.
+    incident_system_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def recording_incident(self, incident) -> AgencyContext:
+        """This context, reading the compliance records of every system ``incident`` affects.
+
+        A compliance snapshot is part of the incident's record: it holds the state of all its
+        affected systems, whoever takes it (an ISSO of one of them, say). Only for reading;
+        what the context may write is unchanged (``isso_system_ids`` is not widened)."""
+        ids = frozenset(incident.systems.values_list("pk", flat=True))
+        return replace(self, incident_system_ids=self.incident_system_ids | ids)
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.context import AgencyContext
 from accounts.models import Membership, Role
-from accounts.scoping import scope
+from accounts.scoping import scope, visible_system_filter
 from core.errors import InvalidInput, NotFound
 
 from .models import (
@@ -112,14 +112,16 @@ def system_state_as_of(
 ) -> SystemState:
     """The state of ``system`` under ``framework`` at ``at``: see ``SystemState``.
 
-    Three queries, however many controls and assessments: the system (through the caller's
-    scope, so another agency's system is not found), the controls in question, and the latest
-    assessment per control; a fourth only when controls outside the baseline were assessed.
+    Three queries, however many controls and assessments: the system (among
+    ``systems_visible``, so another agency's system, or one the caller may not read, is not
+    found), the controls in question, and the latest assessment per control; a fourth only
+    when controls outside the baseline were assessed.
     """
     if timezone.is_naive(at) or (known_at is not None and timezone.is_naive(known_at)):
         raise InvalidInput("The instant needs a time zone.", field="at")
     found = (
-        scope(InformationSystem.objects.select_related("baseline"), ctx)
+        systems_visible(ctx)
+        .select_related("baseline")
         .filter(pk=getattr(system, "pk", system))
         .first()
     )
@@ -177,13 +179,12 @@ def controls_visible(ctx) -> QuerySet[Control]:
 
 
 def systems_visible(ctx: AgencyContext) -> QuerySet[InformationSystem]:
-    """The systems whose inventory and compliance state ``ctx`` may read: the whole agency's
-    for compliance officers, approving officials, administrators and auditors; for an ISSO
-    with no such role, the systems they are assigned to. No query of its own."""
-    qs = scope(InformationSystem.objects.all(), ctx)
-    if ctx.sees_whole_agency or ctx.has_role(Role.AUDITOR):
-        return qs
-    return qs.filter(pk__in=sorted(ctx.isso_system_ids))
+    """The systems whose inventory and compliance state ``ctx`` may read
+    (``accounts.scoping.visible_system_filter``): the whole agency's for compliance officers,
+    approving officials and administrators; an ISSO's assigned systems; an auditor's systems
+    affected by the incidents granted to it. Their assessments, risk assessments and POA&M
+    items follow the same rule in ``scope()``. No query of its own."""
+    return scope(InformationSystem.objects.all(), ctx).filter(visible_system_filter(ctx))
 
 
 def may_record_assessments(ctx: AgencyContext, system: InformationSystem) -> bool:

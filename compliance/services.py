@@ -962,9 +962,8 @@ def _row_date(row: tabular.Row, column: str):
 
 def systems_export_csv(*, ctx: AgencyContext) -> str:
     """The system inventory as CSV, in the columns ``systems_file_import`` reads (so exporting
-    then importing changes nothing). The systems the caller may read: the whole agency's for
-    compliance officers, approving officials, administrators and auditors; an ISSO's own
-    otherwise (the rule of the inventory pages). Two queries."""
+    then importing changes nothing). The systems the caller may read
+    (``selectors.systems_visible``, the rule of the inventory pages). Two queries."""
     import csv
     import io
 

@@ -140,7 +140,10 @@ def _risk(ra) -> dict:
 
 
 def build_document(*, ctx: AgencyContext, incident, known_at: datetime) -> dict:
-    """The snapshot document of ``incident`` (see the module docstring)."""
+    """The snapshot document of ``incident`` (see the module docstring). It is the incident's
+    record, so it holds every affected system's state whoever builds it: ``ctx`` reads the
+    affected systems' compliance records as if it were their ISSO (``recording_incident``)."""
+    ctx = ctx.recording_incident(incident)
     at = incident_as_of(incident)
     systems = list(incident.systems.select_related("baseline__framework").order_by("acronym"))
     controls = implicated_controls(ctx, incident)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from accounts.models import Role
 from accounts.pages import agency_view, forbidden_page
 from core.errors import DocketError, InvalidInput, NotFound, NotPermitted
 from core.time import format_local, to_local_input
@@ -164,6 +165,7 @@ def system_list(request, ctx):
             "today": today,
             "soon_days": EXPIRING_SOON_DAYS,
             "tz_key": tz.key,
+            "may_import": _may_import(ctx),
         },
     )
 
@@ -424,6 +426,12 @@ def control_history(request, ctx, acronym, control_pk):
 # --- imports ------------------------------------------------------------------------------------
 
 
+def _may_import(ctx) -> bool:
+    """Whether any import is open to ``ctx``: frameworks, crosswalks and the inventory for the
+    importer roles, assessments also for ISSOs (of their own systems, row by row)."""
+    return ctx.has_role(*services.IMPORTER_ROLES, Role.ISSO)
+
+
 def _run_import(ctx, data):
     """The import service for the form's ``kind``: each checks the caller's role and stores the
     whole file or nothing."""
@@ -451,6 +459,12 @@ def compliance_import(request, ctx):
     then nothing was stored)."""
     from .forms import IMPORT_KINDS, ImportForm
 
+    if not _may_import(ctx):
+        return _forbidden(
+            request,
+            "Only a compliance officer or an agency administrator may import (an ISSO: "
+            "assessments of their systems).",
+        )
     form = ImportForm(request.POST or None, request.FILES or None)
     result, problem, status, uploaded = None, None, 200, None
     if request.method == "POST":

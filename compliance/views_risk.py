@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
+from accounts.scoping import scope
 from core.errors import Conflict, InvalidInput
 from core.time import format_local
 from core.web import apply_service_error
@@ -26,6 +27,7 @@ from .forms_risk import CloseForm, IncidentPoamForm, MilestoneForm, PoamForm, Ri
 from .models import (
     AuthorizationStatus,
     ControlAssessment,
+    PoamItem,
     PoamSeverity,
     PoamStatus,
     RiskLevel,
@@ -307,17 +309,33 @@ def _incident(ctx, number):
     return selectors_risk.visible_incident(ctx, number)
 
 
-def _poam_labels(p: dict) -> dict:
+def _poam_labels(p: dict, readable: set[int]) -> dict:
     return {
         **p,
         "severity_label": SEVERITY_LABELS.get(p["severity"], p["severity"]),
         "status_label": POAM_LABELS.get(p["status"], p["status"]),
+        "readable": p["id"] in readable,
     }
 
 
-def _present(snapshot, tz):
-    """The snapshot document, with local times and labels for the template."""
+def _readable(ctx, doc) -> tuple[set[int], set[int]]:
+    """Of the systems and POA&M items the snapshot names, those the reader may open now (the
+    snapshot holds every affected system; their live pages follow the reader's scope). Two
+    queries."""
+    systems = {s["id"] for s in doc.get("systems", [])}
+    items = {p["id"] for s in doc.get("systems", []) for p in s.get("open_poam_items", [])}
+    items |= {p["id"] for p in doc.get("poam_items_from_incident", [])}
+    return (
+        set(selectors.systems_visible(ctx).filter(pk__in=systems).values_list("pk", flat=True)),
+        set(scope(PoamItem.objects.filter(pk__in=items), ctx).values_list("pk", flat=True)),
+    )
+
+
+def _present(ctx, snapshot, tz):
+    """The snapshot document, with local times and labels for the template, and which of its
+    systems and POA&M items the reader may open."""
     doc = snapshot.document
+    readable_systems, readable_items = _readable(ctx, doc)
     systems = []
     for s in doc.get("systems", []):
         frameworks = []
@@ -354,14 +372,17 @@ def _present(snapshot, tz):
                 "frameworks": frameworks,
                 "implicated": implicated,
                 "risks": risks,
-                "poams": [_poam_labels(p) for p in s.get("open_poam_items", [])],
+                "poams": [_poam_labels(p, readable_items) for p in s.get("open_poam_items", [])],
+                "readable": s.get("id") in readable_systems,
                 "authorization_label": ATO_LABELS.get(status, status),
             }
         )
     return {
         "snapshot": snapshot,
         "systems": systems,
-        "from_incident": [_poam_labels(p) for p in doc.get("poam_items_from_incident", [])],
+        "from_incident": [
+            _poam_labels(p, readable_items) for p in doc.get("poam_items_from_incident", [])
+        ],
         "taken_local": format_local(snapshot.taken_at, tz),
         "as_of_local": format_local(snapshot.as_of, tz),
         "basis": "first detected"
@@ -395,7 +416,7 @@ def _render_compliance(request, ctx, number, *, poam_form=None, status=200):
             "nav": "incidents",
             "incident": incident,
             "detail_url": reverse("incident-detail", args=[incident.number]),
-            "current": _present(chosen, tz) if chosen else None,
+            "current": _present(ctx, chosen, tz) if chosen else None,
             "history": [
                 {
                     "snap": s,

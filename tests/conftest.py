@@ -1,7 +1,8 @@
 """Personas (healthchecks style): two agencies and one person per role.
 
 Agency A (FTA, America/New_York): alice the ISSO of system FTA-WEB, carol the compliance
-officer, olivia the approving official, audrey the auditor, adam the agency administrator.
+officer, olivia the approving official, audrey the auditor (who reads only through the
+incidents granted to her: ``audit_grant``), adam the agency administrator.
 Agency B (OTA, America/Los_Angeles): bob, ISSO and compliance officer there: the outsider.
 """
 
@@ -137,6 +138,26 @@ def open_incident(agency_a, alice, web_system):
         return incident_open(ctx=context_for(by or alice, agency or agency_a), now=now, **fields)
 
     return _open
+
+
+@pytest.fixture
+def audit_grant(agency_a, carol):
+    """``audit_grant(auditor, *systems, now=...)``: carol opens an incident affecting
+    ``systems`` and ``auditor`` is granted it. An auditor reads a system (its inventory entry,
+    compliance state, risk assessments, POA&M) only through such a grant."""
+    from incidents.models import AuditorGrant
+
+    def _grant(user, *systems, now=None, title="Audited incident"):
+        incident = incident_open(
+            ctx=context_for(carol, agency_a),
+            title=title,
+            systems=[s.pk for s in systems],
+            now=now,
+        )
+        AuditorGrant.objects.create(incident=incident, user=user)
+        return incident
+
+    return _grant
 
 
 @pytest.fixture

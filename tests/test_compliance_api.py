@@ -312,8 +312,11 @@ def test_control_of_a_framework_not_visible_cannot_be_assessed(
 
 
 @pytest.mark.parametrize("persona", ["audrey", "olivia", "adam"])
-def test_readers_read_but_cannot_record(request, api, persona, web_system, history):
-    client = api(request.getfixturevalue(persona))
+def test_readers_read_but_cannot_record(request, api, persona, web_system, history, audit_grant):
+    user = request.getfixturevalue(persona)
+    if persona == "audrey":  # an auditor reads FTA-WEB through an incident granted to her
+        audit_grant(user, web_system)
+    client = api(user)
     assert client.get("/api/v1/assessments/").json()["count"] == 3
     assert client.get(_state_url(web_system, history)).status_code == 200
     ac3 = Control.objects.get(framework=history, identifier="ac-3")

@@ -244,7 +244,8 @@ def test_other_agency_state_of_its_own_system_ignores_ours(history, b_system, bo
     assert state.counts["not_assessed"] == 3 and state.total == 3
 
 
-def test_auditor_may_read_the_state(history, web_system, audrey, agency_a, ctx):
+def test_auditor_may_read_the_state(history, web_system, audrey, agency_a, ctx, audit_grant):
+    audit_grant(audrey, web_system)
     state = system_state_as_of(
         ctx=ctx(audrey, agency_a), system=web_system, framework=history, at=NOW
     )
@@ -339,9 +340,13 @@ def test_isso_records_only_for_own_systems(framework, web_system, hr_system, ali
 
 
 @pytest.mark.parametrize("persona", ["audrey", "olivia", "adam"])
-def test_other_roles_cannot_record(request, persona, framework, web_system, agency_a, ctx):
+def test_other_roles_cannot_record(
+    request, persona, framework, web_system, agency_a, ctx, audit_grant
+):
     _, (ac1, *_) = framework
     user = request.getfixturevalue(persona)
+    if persona == "audrey":  # granted an incident on FTA-WEB: she sees it, may not record
+        audit_grant(user, web_system)
 
     with pytest.raises(NotPermitted):
         assessment_record(

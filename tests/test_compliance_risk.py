@@ -201,9 +201,20 @@ def test_risk_assessment_cannot_be_in_the_future_or_carry_unknown_levels(
 
 
 def test_only_compliance_officers_and_the_systems_issos_record_risk_assessments(
-    web_system, hr_system, alice, audrey, olivia, bob, agency_a, ctx, b_system, agency_b
+    web_system,
+    hr_system,
+    alice,
+    audrey,
+    olivia,
+    bob,
+    agency_a,
+    ctx,
+    b_system,
+    agency_b,
+    audit_grant,
 ):
     assert _risk(ctx(alice, agency_a), web_system, JAN).pk
+    audit_grant(audrey, web_system)  # she reads FTA-WEB through a granted incident
     for person, system in ((audrey, web_system), (olivia, web_system)):
         with pytest.raises(NotPermitted):
             _risk(ctx(person, agency_a), system, JAN)

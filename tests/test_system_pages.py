@@ -158,8 +158,12 @@ def test_isso_lists_only_assigned_systems(login, alice, web_system, hr_system):
     assert _acronyms(response) == ["FTA-WEB"]
 
 
-def test_auditor_lists_every_system_read_only(login, audrey, web_system, hr_system):
-    assert _acronyms(login(audrey).get(reverse("system-list"))) == ["FTA-HR", "FTA-WEB"]
+def test_auditor_lists_only_the_systems_of_granted_incidents(
+    login, audrey, web_system, hr_system, audit_grant
+):
+    assert _acronyms(login(audrey).get(reverse("system-list"))) == []
+    audit_grant(audrey, web_system)
+    assert _acronyms(login(audrey).get(reverse("system-list"))) == ["FTA-WEB"]
 
 
 def test_list_query_count_does_not_grow_with_systems(
@@ -330,8 +334,13 @@ def test_isso_reaches_only_assigned_systems(login, alice, web_system, hr_system,
 
 
 @pytest.mark.parametrize("persona", ["audrey", "olivia", "adam"])
-def test_readers_see_no_form_and_cannot_record(request, login, persona, web_system, history):
-    client = login(request.getfixturevalue(persona))
+def test_readers_see_no_form_and_cannot_record(
+    request, login, persona, web_system, history, audit_grant
+):
+    user = request.getfixturevalue(persona)
+    if persona == "audrey":  # an auditor reads FTA-WEB through an incident granted to her
+        audit_grant(user, web_system)
+    client = login(user)
     body = _text(client.get(reverse("system-detail", args=["FTA-WEB"])))
     assert "MFA not enforced" in body
     assert 'id="record-assessment"' not in body

@@ -9,9 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse as _reverse
 
+from accounts.context import context_for
 from incidents import falco
-from incidents.ingest import alerts_store, detections_group
-from incidents.models import CandidateStatus, Incident, IncidentCandidate
+from incidents.ingest import alerts_store, candidate_promote, detections_group
+from incidents.models import AuditorGrant, CandidateStatus, Incident, IncidentCandidate
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -183,7 +184,12 @@ def test_dismiss_needs_a_reason(client, carol, candidate):
     assert url not in _text(queue)
 
 
-def test_auditor_is_refused(client, audrey, candidate):
+def test_auditor_is_refused(client, audrey, carol, agency_a, candidate):
+    # An auditor reads a candidate only once it became an incident granted to her.
+    incident = candidate_promote(
+        ctx=context_for(carol, agency_a), candidate=candidate, title="Shell", now=NOW
+    )
+    AuditorGrant.objects.create(incident=incident, user=audrey)
     client.force_login(audrey)
     assert client.get(reverse("candidate-detail", [candidate.pk])).status_code == 200
     response = client.post(
@@ -192,7 +198,7 @@ def test_auditor_is_refused(client, audrey, candidate):
     assert response.status_code == 403
     assert "may dismiss a candidate" in _text(response)
     candidate.refresh_from_db()
-    assert candidate.status == CandidateStatus.OPEN
+    assert candidate.status == CandidateStatus.PROMOTED
 
 
 def _queries(client, url):

@@ -53,8 +53,8 @@ class RiskAssessmentViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Risk assessments of the agency's systems (filter: ``?system=<id>``). Create with JSON,
-    or multipart with a ``document`` file."""
+    """Risk assessments of the systems you may read (``scope()``; filter: ``?system=<id>``).
+    Create with JSON, or multipart with a ``document`` file."""
 
     queryset = RiskAssessment.objects.select_related("system", "recorded_by")
     serializer_class = RiskAssessmentSerializer
@@ -85,7 +85,8 @@ class PoamItemViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """POA&M items of the agency's systems (filters: ``?system=<id>``, ``?status=open``)."""
+    """POA&M items of the systems you may read (``scope()``; filters: ``?system=<id>``,
+    ``?status=open``, ``?incident=<number>``)."""
 
     queryset = PoamItem.objects.all()
     serializer_class = PoamItemSerializer

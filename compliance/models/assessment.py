@@ -47,6 +47,7 @@ class ControlAssessment(AppendOnlyModel):
     """
 
     agency_path = "system__agency"
+    system_path = "system"
 
     system = models.ForeignKey(
         "compliance.InformationSystem", on_delete=models.PROTECT, related_name="assessments"

@@ -39,6 +39,8 @@ class PoamItem(models.Model):
     """
 
     agency_path = "system__agency"
+    system_path = "system"
+    from_incident_path = "incident"
 
     system = models.ForeignKey(
         "compliance.InformationSystem", on_delete=models.PROTECT, related_name="poam_items"
@@ -93,6 +95,8 @@ class PoamMilestone(models.Model):
     """A dated step of a POA&M item's plan; ``completed_on`` once done."""
 
     agency_path = "item__system__agency"
+    system_path = "item__system"
+    from_incident_path = "item__incident"
 
     item = models.ForeignKey(PoamItem, on_delete=models.CASCADE, related_name="milestones")
     description = models.CharField(max_length=500)

@@ -34,6 +34,7 @@ class RiskAssessment(models.Model):
     """
 
     agency_path = "system__agency"
+    system_path = "system"
 
     system = models.ForeignKey(
         "compliance.InformationSystem", on_delete=models.PROTECT, related_name="risk_assessments"

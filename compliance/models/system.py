@@ -39,6 +39,9 @@ class InformationSystem(models.Model):
     """
 
     agency_path = "agency"
+    # Handlers read the whole inventory (an ISSO names any of the agency's systems when opening
+    # an incident); an auditor only the systems affected by the incidents granted to it.
+    grant_path = "incidents"
 
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="systems")
     name = models.CharField(max_length=200)

@@ -41,6 +41,9 @@ class IncidentCandidate(models.Model):
     """
 
     agency_path = "agency"
+    # The triage queue: handlers read it agency-wide; an auditor only the candidates that
+    # became (or joined) an incident granted to it.
+    grant_path = "incident"
 
     agency = models.ForeignKey(
         "accounts.Agency", on_delete=models.PROTECT, related_name="incident_candidates"
@@ -107,6 +110,9 @@ class Detection(models.Model):
     """
 
     agency_path = "agency"
+    # The triage queue: handlers read it agency-wide; an auditor only the detections of the
+    # incidents granted to it.
+    grant_path = "candidate__incident"
 
     agency = models.ForeignKey(
         "accounts.Agency", on_delete=models.PROTECT, related_name="detections"

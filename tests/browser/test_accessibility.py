@@ -19,7 +19,7 @@ from compliance.demo import compliance_demo, demo_framework
 from incidents import falco
 from incidents.ingest import alerts_store, detections_group
 from incidents.models import Incident, IncidentCandidate
-from incidents.services import determination_record, incident_transition
+from incidents.services import auditor_grant, determination_record, incident_transition
 from reporting.models import Obligation
 from reporting.services import submission_record
 
@@ -31,7 +31,8 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 @dataclass
 class World:
-    major: Incident  # determined major by olivia: CISA met, Congress and IG clocks running
+    # determined major by olivia: CISA met, Congress and IG clocks running; granted to audrey
+    major: Incident
     triage: Incident  # in triage, CISA notification overdue
     candidate: IncidentCandidate | None = None  # open, of real Falco detections on STORE
 
@@ -144,7 +145,7 @@ def _ev(world):
 
 
 @pytest.fixture
-def world(agency_a, alice, carol, olivia, open_incident, web_system) -> World:
+def world(agency_a, alice, carol, olivia, audrey, open_incident, web_system) -> World:
     now = timezone.now().replace(microsecond=0)
     alice_ctx = context_for(alice, agency_a)
     major = open_incident(
@@ -173,6 +174,8 @@ def world(agency_a, alice, carol, olivia, open_incident, web_system) -> World:
         nciss_level=3,
         now=now - timedelta(hours=3),
     )
+    # audrey, of the Inspector General, reads the major incident and so its system.
+    auditor_grant(ctx=context_for(olivia, agency_a), incident=major, user=audrey)
     triage = open_incident(
         now=now - timedelta(hours=3),
         title="Credential-phishing emails to case workers",
