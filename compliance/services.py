@@ -24,6 +24,7 @@ from accounts.context import AgencyContext, context_for
 from accounts.models import Membership, Role
 from accounts.scoping import scope
 from core.errors import InvalidInput, NotFound, NotPermitted
+from core.time import parse_instant
 
 from . import documents, oscal, selectors, tabular
 from .models import (
@@ -1039,30 +1040,6 @@ class _AssessmentLine:
     assessor: str
     method: str
     finding: str
-
-
-def parse_instant(text: str) -> datetime | None:
-    """An instant written with its offset (ISO 8601: ``2025-03-01T09:00:00-05:00``, ``…Z``) or
-    with a zone name after it (``2025-03-01 09:00 America/New_York``); ``None`` without either."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    value = text.strip()
-    zone = None
-    if (" " in value and "/" in value.rsplit(" ", 1)[1]) or value.endswith((" UTC", " Z")):
-        value, zone_name = value.rsplit(" ", 1)
-        try:
-            zone = ZoneInfo("UTC" if zone_name == "Z" else zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {zone_name!r}") from None
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date and time (ISO 8601)") from None
-    if zone is not None:
-        if instant.tzinfo is not None:
-            raise ValueError(f"{text!r} gives both an offset and a zone")
-        instant = instant.replace(tzinfo=zone)
-    return None if timezone.is_naive(instant) else instant
 
 
 def assessments_file_import(

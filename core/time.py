@@ -9,7 +9,7 @@ because a guess would move a statutory deadline by an hour.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 
@@ -83,3 +83,32 @@ def parse_local(text: str, tz: ZoneInfo, label: str = "") -> datetime:
         return local_to_utc(naive, tz, label)
     prefix = f"{label}: " if label else ""
     raise ValidationError(f"{prefix}enter a date and time as YYYY-MM-DDTHH:MM.", code="invalid")
+
+
+def parse_instant(text: str) -> datetime | None:
+    """An instant written with its offset (ISO 8601: ``2025-03-01T09:00:00-05:00``, ``…Z``) or
+    with a zone name after it (``2025-03-01 09:00 America/New_York``, read DST-safely: a wall
+    time that zone skips or repeats is refused); ``None`` without either. ``ValueError``
+    names what is wrong."""
+    value = text.strip()
+    zone = None
+    if (" " in value and "/" in value.rsplit(" ", 1)[1]) or value.endswith((" UTC", " Z")):
+        value, zone_name = value.rsplit(" ", 1)
+        try:
+            zone = ZoneInfo("UTC" if zone_name == "Z" else zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone_name!r}") from None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date and time (ISO 8601)") from None
+    if zone is not None:
+        if instant.tzinfo is not None:
+            raise ValueError(f"{text!r} gives both an offset and a zone")
+        try:
+            return local_to_utc(instant, zone)
+        except ValidationError as exc:
+            raise ValueError(exc.messages[0]) from None
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        return None
+    return instant

@@ -20,11 +20,11 @@ from compliance.models import Baseline, ControlAssessment, Framework, Informatio
 from compliance.services import (
     assessments_file_import,
     framework_file_import,
-    parse_instant,
     systems_export_csv,
     systems_file_import,
 )
 from core.errors import InvalidInput, NotPermitted
+from core.time import parse_instant
 
 from .factories import UserFactory
 
@@ -448,6 +448,18 @@ def test_parse_instant_accepts_offsets_and_zone_names():
     assert parse_instant("2025-03-01T09:00:00") is None
     with pytest.raises(ValueError, match="both an offset and a zone"):
         parse_instant("2025-03-01T09:00:00+01:00 Europe/Paris")
+
+
+def test_parse_instant_refuses_wall_times_a_zone_skips_or_repeats():
+    """An assessment time named in a zone is read DST-safely: 02:30 did not exist in New York
+    on 8 March 2026 and 01:30 happened twice on 1 November; a guess would move the record."""
+    with pytest.raises(ValueError, match="does not exist in America/New_York"):
+        parse_instant("2026-03-08 02:30 America/New_York")
+    with pytest.raises(ValueError, match="occurs twice in America/New_York"):
+        parse_instant("2026-11-01 01:30 America/New_York")
+    assert parse_instant("2026-11-01 00:30 America/New_York") == datetime(
+        2026, 11, 1, 4, 30, tzinfo=UTC
+    )
 
 
 # --- assessments in bulk: OSCAL assessment results ------------------------------------------
