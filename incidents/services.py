@@ -47,6 +47,7 @@ from .models import (
     Indicator,
     State,
 )
+from .models.event import EVENT_KIND_CHOICES
 from .selectors import current_determination
 
 OPENERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
@@ -86,7 +87,14 @@ def _require_role(ctx: AgencyContext, roles, act: str) -> None:
         raise NotPermitted(f"Only a {names} may {act}.")
 
 
-def _event(incident, kind, *, actor, at, note="", data=None, from_state="", to_state=""):
+def history_append(
+    *, incident, kind: str, actor, at, note: str = "", data=None, from_state="", to_state=""
+) -> IncidentEvent:
+    """Append an entry to the incident's history (append-only). ``kind`` is one of the
+    registered event kinds (``incidents.models.event.register_event_kinds``): the incidents
+    app's own, or another app's, such as reporting's. The caller holds the incident's lock."""
+    if kind not in dict(EVENT_KIND_CHOICES):
+        raise ValueError(f"unregistered incident event kind {kind!r}")
     return IncidentEvent.objects.create(
         incident=incident,
         kind=kind,
@@ -97,6 +105,10 @@ def _event(incident, kind, *, actor, at, note="", data=None, from_state="", to_s
         from_state=from_state,
         to_state=to_state,
     )
+
+
+def _event(incident, kind, **fields):
+    return history_append(incident=incident, kind=kind, **fields)
 
 
 def lock_incident(ctx: AgencyContext, incident: Incident) -> Incident:

@@ -13,11 +13,12 @@ from accounts.context import AgencyContext
 from accounts.models import Role
 from core.errors import Conflict, InvalidInput, NotPermitted
 from core.time import format_local
-from incidents.models import EventKind, IncidentEvent, State
+from incidents.models import State
 from incidents.selectors import current_determination
-from incidents.services import lock_incident
+from incidents.services import history_append, lock_incident
 
 from .clock import due_at
+from .history import ReportingEventKind
 from .models import (
     Anchor,
     AppliesTo,
@@ -166,7 +167,7 @@ def obligations_sync(*, incident, actor, now: datetime, reason: str) -> None:
             )
             _log(
                 incident,
-                EventKind.OBLIGATION_CREATED,
+                ReportingEventKind.OBLIGATION_CREATED,
                 actor,
                 now,
                 ob,
@@ -192,7 +193,7 @@ def obligations_sync(*, incident, actor, now: datetime, reason: str) -> None:
             )
             _log(
                 incident,
-                EventKind.CLOCK_RECOMPUTED,
+                ReportingEventKind.CLOCK_RECOMPUTED,
                 actor,
                 now,
                 ob,
@@ -217,7 +218,7 @@ def obligations_sync(*, incident, actor, now: datetime, reason: str) -> None:
         ob.save(update_fields=["withdrawn_at", "withdrawn_reason"])
         _log(
             incident,
-            EventKind.OBLIGATION_WITHDRAWN,
+            ReportingEventKind.OBLIGATION_WITHDRAWN,
             actor,
             now,
             ob,
@@ -227,7 +228,7 @@ def obligations_sync(*, incident, actor, now: datetime, reason: str) -> None:
 
 
 def _log(incident, kind, actor, now, ob, note, data):
-    IncidentEvent.objects.create(
+    history_append(
         incident=incident,
         kind=kind,
         actor=actor,
@@ -293,9 +294,9 @@ def submission_record(
         ob.save(update_fields=["met_at"])
     tz = ob.incident.agency.tz
     status = ob.status_at(now)
-    IncidentEvent.objects.create(
+    history_append(
         incident=ob.incident,
-        kind=EventKind.SUBMISSION,
+        kind=ReportingEventKind.SUBMISSION,
         actor=ctx.user,
         at=now,
         note=f"{ob.rule.title} submitted {format_local(submitted_at, tz)} "
@@ -330,9 +331,9 @@ def obligation_waive(
         raise Conflict(f"{ob} is already {ob.status_at(now).value.replace('_', ' ')}.")
     ob.waived_at, ob.waived_by, ob.waive_reason = now, ctx.user, reason.strip()
     ob.save(update_fields=["waived_at", "waived_by", "waive_reason"])
-    IncidentEvent.objects.create(
+    history_append(
         incident=ob.incident,
-        kind=EventKind.WAIVED,
+        kind=ReportingEventKind.WAIVED,
         actor=ctx.user,
         at=now,
         note=reason.strip(),

@@ -32,6 +32,7 @@ from incidents.services import (
     incident_open,
 )
 from reporting.clock import ONE_MICROSECOND, Status
+from reporting.history import ReportingEventKind
 from reporting.models import Obligation, ObligationRule, RuleSetAdoption, Submission
 from reporting.models.obligation import due_soon_window
 from reporting.services import obligation_waive, submission_record
@@ -63,7 +64,7 @@ def events(incident, kind, **filters):
 def recomputed(incident, at) -> dict[str, dict]:
     """The clock_recomputed events logged at ``at``, by rule key."""
     found = {}
-    for e in events(incident, EventKind.CLOCK_RECOMPUTED, at=at):
+    for e in events(incident, ReportingEventKind.CLOCK_RECOMPUTED, at=at):
         assert e.data["rule"] not in found, "one event per obligation and act"
         found[e.data["rule"]] = e.data
     return found
@@ -131,7 +132,7 @@ def test_opening_creates_the_cisa_one_hour_obligation(open_incident):
     assert cisa.status_at(utc(2026, 3, 8, 6, 45)) is Status.DUE_SOON
     assert cisa.status_at(utc(2026, 3, 8, 7, 30)) is Status.DUE_SOON
     assert cisa.status_at(utc(2026, 3, 8, 7, 30) + ONE_MICROSECOND) is Status.OVERDUE
-    (created,) = events(incident, EventKind.OBLIGATION_CREATED)
+    (created,) = events(incident, ReportingEventKind.OBLIGATION_CREATED)
     assert created.data["rule"] == "cisa-initial"
     assert parse(created.data["due_at"]) == utc(2026, 3, 8, 7, 30)
     assert created.note == (
@@ -210,7 +211,8 @@ def test_major_determination_on_a_dst_night(open_incident, determine, night, dec
     assert obs["ig-7-day", 1].recipients == ["Office of Inspector General"]
     assert "House Committee on Homeland Security" in obs["congress-7-day", 1].recipients
     created = {
-        e.data["rule"]: e for e in events(incident, EventKind.OBLIGATION_CREATED, at=night["now"])
+        e.data["rule"]: e
+        for e in events(incident, ReportingEventKind.OBLIGATION_CREATED, at=night["now"])
     }
     assert set(created) == MAJOR_KEYS
     assert parse(created["congress-7-day"].data["due_at"]) == night["seven"]
@@ -236,7 +238,7 @@ def test_not_major_creates_no_major_obligation(open_incident, determine, as_caro
         breach_discovered_at=utc(2026, 3, 2, 13),
     )
     assert list(obligations(incident)) == [("cisa-initial", 1)]
-    assert len(events(incident, EventKind.OBLIGATION_CREATED)) == 1
+    assert len(events(incident, ReportingEventKind.OBLIGATION_CREATED)) == 1
 
 
 # Determination corrections. Identified 2026-03-02 12:00Z; first basis 03-06 10:00 EST (15:00Z):
@@ -356,7 +358,7 @@ def test_not_major_withdraws_and_major_reinstates(open_incident, determine):
         assert obs[key, 1].status_at(withdrawn_now + timedelta(days=30)) is Status.WITHDRAWN
     assert obs["cisa-initial", 1].withdrawn_at is None
     assert obs["cisa-initial", 1].status_at(withdrawn_now) is Status.OVERDUE
-    gone = events(incident, EventKind.OBLIGATION_WITHDRAWN, at=withdrawn_now)
+    gone = events(incident, ReportingEventKind.OBLIGATION_WITHDRAWN, at=withdrawn_now)
     assert {e.data["rule"] for e in gone} == MAJOR_KEYS
     assert Obligation.objects.filter(incident=incident).open().count() == 1
 
@@ -425,7 +427,7 @@ def test_met_and_waived_obligations_are_frozen(open_incident, determine, as_caro
     assert ob(incident, "cisa-major-update").withdrawn_at is None
     assert ob(incident, "cisa-major-update").status_at(now) is Status.WAIVED
     assert ob(incident, "ig-7-day").status_at(now) is Status.WITHDRAWN
-    assert {e.data["rule"] for e in events(incident, EventKind.OBLIGATION_WITHDRAWN)} == {
+    assert {e.data["rule"] for e in events(incident, ReportingEventKind.OBLIGATION_WITHDRAWN)} == {
         "ig-7-day"
     }
 
@@ -465,7 +467,7 @@ def test_submission_at_the_due_instant(open_incident, determine, as_carol, key, 
     assert Obligation.objects.with_status(now).get(pk=obligation.pk).status == expected.value
     sub.refresh_from_db()
     assert sub.submitted_at == submitted_at
-    (logged,) = events(incident, EventKind.SUBMISSION)
+    (logged,) = events(incident, ReportingEventKind.SUBMISSION)
     assert logged.data["status"] == expected.value
     assert logged.data["submission"] == sub.pk
 
@@ -509,7 +511,7 @@ def test_waiver_needs_an_approving_official_and_a_reason(
     obligation.refresh_from_db()
     assert obligation.waived_at is None
     assert obligation.status_at(now) is Status.UPCOMING
-    assert not events(incident, EventKind.WAIVED)
+    assert not events(incident, ReportingEventKind.WAIVED)
 
     obligation_waive(
         ctx=as_olivia, obligation=obligation, reason="  IG briefed in person  ", now=now
@@ -522,7 +524,7 @@ def test_waiver_needs_an_approving_official_and_a_reason(
     )
     # Waived is not overdue, however late.
     assert obligation.status_at(obligation.due_at + timedelta(days=9)) is Status.WAIVED
-    (logged,) = events(incident, EventKind.WAIVED)
+    (logged,) = events(incident, ReportingEventKind.WAIVED)
     assert logged.note == "IG briefed in person"
     with pytest.raises(Conflict):
         obligation_waive(ctx=as_olivia, obligation=obligation, reason="again", now=now)

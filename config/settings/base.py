@@ -200,7 +200,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DecisionEnum": "incidents.models.determination.Decision",
         "EvidenceKindEnum": "evidence.models.evidence.Kind",
-        "EventKindEnum": "incidents.models.event.EventKind",
+        "EventKindEnum": "incidents.models.event.EVENT_KIND_CHOICES",
         "AssessmentStatusEnum": "compliance.models.assessment.AssessmentStatus",
         "AssessmentMethodEnum": "compliance.models.assessment.AssessmentMethod",
         "IncidentStateEnum": "incidents.models.incident.State",

@@ -3,20 +3,35 @@ from django.db import models
 
 from core.append_only import AppendOnlyModel
 
+# The kinds of act an incident's history records. Each app registers its own
+# (``register_event_kinds``): incidents' below, reporting's in ``reporting.history``, so a new
+# kind needs no migration here (the field's choices are this list, read when used).
+EVENT_KIND_CHOICES: list[tuple[str, str]] = []
+
+
+def register_event_kinds(kinds: type[models.TextChoices]) -> None:
+    """Add ``kinds`` to the kinds an incident's history may record (idempotent)."""
+    known = {value for value, _ in EVENT_KIND_CHOICES}
+    EVENT_KIND_CHOICES.extend((v, label) for v, label in kinds.choices if v not in known)
+
+
+def event_kind_choices() -> list[tuple[str, str]]:
+    return list(EVENT_KIND_CHOICES)
+
 
 class EventKind(models.TextChoices):
+    """The incidents app's own acts."""
+
     OPENED = "opened", "Opened"
     UPDATED = "updated", "Updated"
     TRANSITION = "transition", "State changed"
     DETERMINATION = "determination", "Major-incident determination"
     ADDITIONAL_INFORMATION = "additional_information", "Additional information recorded"
-    OBLIGATION_CREATED = "obligation_created", "Reporting obligation created"
-    CLOCK_RECOMPUTED = "clock_recomputed", "Due time recomputed"
-    OBLIGATION_WITHDRAWN = "obligation_withdrawn", "Obligation withdrawn"
-    SUBMISSION = "submission", "Submission recorded"
-    WAIVED = "waived", "Obligation waived"
     INDICATOR = "indicator", "Indicator added"
     GRANT = "grant", "Auditor granted"
+
+
+register_event_kinds(EventKind)
 
 
 class IncidentEvent(AppendOnlyModel):
@@ -32,7 +47,7 @@ class IncidentEvent(AppendOnlyModel):
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.PROTECT, related_name="events"
     )
-    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    kind = models.CharField(max_length=32, choices=event_kind_choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
