@@ -275,6 +275,8 @@ DOCKET_CANDIDATE_WINDOW_MINUTES = env.int("DOCKET_CANDIDATE_WINDOW_MINUTES", def
 # Grouping runs this many seconds after an ingest commit; commits of one web process within
 # half of it share that one task (0: one task per commit, at once).
 DOCKET_GROUPING_DELAY_SECONDS = env.float("DOCKET_GROUPING_DELAY_SECONDS", default=2)
+# Durable jobs (snapshots, capture decoding) waiting longer than this are queued again by the sweep.
+DOCKET_JOB_STALE_SECONDS = env.int("DOCKET_JOB_STALE_SECONDS", default=300)
 # The rule set every new agency adopts unless told otherwise (name, version).
 DOCKET_DEFAULT_RULESET = ("FISMA 2014 / OMB M-17-05", "1")
 
