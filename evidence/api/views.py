@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.errors import InvalidInput, NotFound
 from accounts.scoping import scope
-from evidence import services
+from evidence import integrity, services
 from evidence.errors import LengthRequired, TooLarge
 from evidence.models import CustodyEntry, CustodyTransfer, Evidence, Kind
 from incidents.models import Incident
@@ -44,9 +44,13 @@ def _incident(request, number) -> Incident:
 
 
 def _evidence_queryset(request):
-    return scope(
-        Evidence.objects.select_related("incident__agency", "uploaded_by", "withdrawn_by"),
-        request.agency_context,
+    """The evidence the caller sees, each with its integrity (latest content check) read in
+    the same query."""
+    return integrity.annotate(
+        scope(
+            Evidence.objects.select_related("incident__agency", "uploaded_by", "withdrawn_by"),
+            request.agency_context,
+        )
     )
 
 
