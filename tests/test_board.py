@@ -21,6 +21,7 @@ from accounts.models import Role
 from accounts.services import membership_grant
 from incidents.services import determination_record
 from reporting.clock import Status
+from reporting.forms import BOARD_STATUSES
 from reporting.models import Obligation, Submission
 from reporting.services import obligation_waive, submission_record
 
@@ -53,6 +54,12 @@ def all_ids(html: str) -> set[int]:
     return {int(pk) for pk in re.findall(r'data-obligation="(\d+)"', html)}
 
 
+def ctx_of(incident):
+    from accounts.context import context_for
+
+    return context_for(incident.created_by, incident.agency)
+
+
 def board(client, user, **params):
     with time_machine.travel(NOW, tick=False):
         client.force_login(user)  # sessions expire after 30 idle minutes of (frozen) time
@@ -67,7 +74,7 @@ def message_texts(response) -> list[str]:
 
 @pytest.fixture
 def determine(ctx, olivia, agency_a):
-    def _determine(incident, *, basis_at, now):
+    def _determine(incident, *, basis_at, now, **more):
         return determination_record(
             ctx=ctx(olivia, agency_a),
             incident=incident,
@@ -75,6 +82,7 @@ def determine(ctx, olivia, agency_a):
             basis_at=basis_at,
             now=now,
             rationale="Exfiltration from the store front; NCISS level 3 assessed.",
+            **more,
         )
 
     return _determine
@@ -106,10 +114,12 @@ def scene(open_incident, determine, ctx, carol, olivia, agency_a):
     s["major_update"] = ob(major, "cisa-major-update")
     s["congress"] = ob(major, "congress-7-day")
     s["ig"] = ob(major, "ig-7-day")
-    # Major as of now: its seven-day notices fall due 03-17 23:59 EDT, beyond the week.
+    # Major as of now: its seven-day notices fall due 03-17 23:59 EDT, beyond the week (in the
+    # "within 30 days" section).
     fresh = open_incident(now=NOW - timedelta(minutes=10), title="Fresh major")
     determine(fresh, basis_at=NOW - timedelta(minutes=5), now=NOW - timedelta(minutes=5))
     s["beyond"] = ob(fresh, "congress-7-day")
+    s["fresh_ig"] = ob(fresh, "ig-7-day")
     s["fresh_initial"] = ob(fresh, "cisa-initial")
     s["fresh_update"] = ob(fresh, "cisa-major-update")
     # Met ten days ago: off the board.
@@ -143,9 +153,12 @@ def test_sections_classify_obligations_at_a_frozen_time(client, carol, scene):
         scene["fresh_update"].pk,
     }
     assert ids_in(html, "week") == {scene["congress"].pk, scene["ig"].pk}
+    # Determined major five minutes ago: its seven-day notices are due in 7 days and 13 hours.
+    assert ids_in(html, "month") == {scene["beyond"].pk, scene["fresh_ig"].pk}
+    assert ids_in(html, "later") == set()
     assert ids_in(html, "met") == {scene["met"].pk}
     shown = all_ids(html)
-    for absent in ("beyond", "old_met", "waived"):
+    for absent in ("old_met", "waived"):
         assert scene[absent].pk not in shown, absent
     # Status tags carry their meaning in text.
     assert '<span class="usa-tag bg-secondary-dark">Overdue</span>' in section(html, "overdue")
@@ -185,8 +198,9 @@ def test_repeatable_rules_show_their_sequence(client, carol, scene, ctx, agency_
     supplemental = ob(major, "supplemental", 1)
     assert supplemental.rule.repeatable
     html = board(client, carol)
-    # Due 03-24 23:59 EDT: beyond the week now, within it eight days later.
-    assert supplemental.pk not in all_ids(html)
+    # Due 03-24 23:59 EDT: within 30 days now, within the week eight days later.
+    assert supplemental.pk in ids_in(html, "month")
+    assert f"{supplemental.rule.title} #1" in section(html, "month")
     with time_machine.travel(NOW + timedelta(days=8), tick=False):
         client.force_login(carol)
         page = client.get(reverse("board")).content.decode()
@@ -243,11 +257,13 @@ def test_filters_by_system_kind_and_status(
     html = board(client, carol, system=web_system.pk)
     assert hr_ob.pk not in all_ids(html) and scene["soon"].pk in all_ids(html)
     html = board(client, carol, kind="congress-7-day")
-    assert all_ids(html) == {scene["congress"].pk}
+    # The fresh major's notice too: due in 7 days and 13 hours, it is on the board.
+    assert all_ids(html) == {scene["congress"].pk, scene["beyond"].pk}
     html = board(client, carol, status=Status.OVERDUE.value)
     assert all_ids(html) == {scene["overdue"].pk, scene["major_update"].pk}
     html = board(client, carol, kind="cisa-initial", status=Status.MET_ON_TIME.value)
-    assert all_ids(html) == {scene["met"].pk}
+    # Filtered by a met status the board lists it whenever it was met, as the API does.
+    assert all_ids(html) == {scene["met"].pk, scene["old_met"].pk}
     # The filter form is a plain GET form, with labels, that htmx may enhance.
     assert 'method="get"' in html and 'hx-get="/deadlines/"' in html
     assert f'<option value="{hr_system.pk}">FTA-HR' in html
@@ -256,6 +272,132 @@ def test_filters_by_system_kind_and_status(
     html = board(client, carol, status="bogus")
     assert "usa-error-message" in html
     assert scene["overdue"].pk in all_ids(html)
+
+
+@pytest.fixture
+def breach(open_incident, determine):
+    """A major breach discovered now: its 30-day report falls due 04-09 23:59 EDT, more than
+    30 days away (and its seven-day notices within 30 days)."""
+    incident = open_incident(now=NOW - timedelta(minutes=20), title="Breach one")
+    determine(
+        incident,
+        basis_at=NOW - timedelta(minutes=2),
+        now=NOW - timedelta(minutes=2),
+        breach=True,
+        breach_discovered_at=NOW - timedelta(minutes=2),
+        pii_individuals=150_000,
+        pii_acts=["exfiltration"],
+    )
+    return ob(incident, "major-breach-30-day")
+
+
+def test_a_fresh_major_determination_is_on_the_board_at_once(
+    client, carol, open_incident, determine
+):
+    """Right after the determination the Congress and IG notices are due in 7 days and some
+    hours: beyond the week, yet on the board, with their countdown."""
+    incident = open_incident(now=NOW - timedelta(minutes=30), title="Just determined")
+    determine(incident, basis_at=NOW, now=NOW)
+    congress, ig = ob(incident, "congress-7-day"), ob(incident, "ig-7-day")
+    html = board(client, carol)
+    month = section(html, "month")
+    assert ids_in(html, "month") == {congress.pk, ig.pk}
+    assert "Due within 30 days" in html
+    # Due 03-17 23:59:59.999999 EDT = 03-18 03:59:59.999999Z: 7 d 12 h 59 min from 11:00 EDT.
+    assert ">in 7 d 12 h 59 min</span>" in month
+    assert "2026-03-17 23:59 EDT (America/New_York)" in month
+
+
+def test_every_open_obligation_is_on_the_board_however_far_off(client, carol, scene, breach):
+    html = board(client, carol)
+    assert ids_in(html, "later") == {breach.pk}
+    assert "Due later" in html
+    open_ids = set(Obligation.objects.open().values_list("pk", flat=True))
+    on_board = set().union(
+        *(ids_in(html, key) for key in ("overdue", "day", "week", "month", "later"))
+    )
+    assert on_board == open_ids
+    assert f"{len(open_ids) + 1} obligations on the board" in html  # and the one met this week
+
+
+def api_ids(api, user, **params) -> set[int]:
+    with time_machine.travel(NOW, tick=False):
+        response = api(user).get("/api/v1/obligations/", params)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["next"] is None  # one page holds them all
+    return {row["id"] for row in body["results"]}
+
+
+@pytest.fixture
+def met_late(open_incident, ctx, carol, agency_a):
+    """CISA told two hours late, three days ago and twelve days ago."""
+    found = []
+    for days in (3, 12):
+        incident = open_incident(now=NOW - timedelta(days=days), title=f"Late by {days}")
+        found.append(ob(incident, "cisa-initial"))
+        submission_record(
+            ctx=ctx(carol, agency_a),
+            obligation=found[-1],
+            channel="email",
+            now=NOW - timedelta(days=days) + timedelta(hours=3),
+        )
+    return found
+
+
+@pytest.mark.parametrize("status", [s.value for s in BOARD_STATUSES])
+def test_each_status_filter_lists_what_the_api_lists(
+    client, api, carol, scene, breach, met_late, status
+):
+    assert api_ids(api, carol, status=status), "the scene has an obligation in every status"
+    assert all_ids(board(client, carol, status=status)) == api_ids(api, carol, status=status)
+    # And with an obligation kind too.
+    for kind in ("cisa-initial", "congress-7-day", "major-breach-30-day"):
+        html = board(client, carol, status=status, kind=kind)
+        assert all_ids(html) == api_ids(api, carol, status=status, rule=kind), kind
+
+
+def test_a_met_status_filter_lists_obligations_met_long_ago(client, carol, scene):
+    html = board(client, carol, status=Status.MET_ON_TIME.value)
+    assert ids_in(html, "met") == {scene["met"].pk, scene["old_met"].pk}
+    assert "Met in the last 7 days" not in html
+    assert '<h2 id="section-met">Met ' in html
+
+
+def test_rows_are_ranked_by_due_time_and_the_last_hour_stands_out(
+    client, carol, open_incident, determine
+):
+    """48 minutes left and 1 h 53 min left: both "Due soon", told apart by the time left,
+    ranked by due time, and the one within the hour marked (bold, docket-urgent)."""
+    read_at = utc(2026, 3, 11, 2, 6)  # 22:06 EDT on 03-10
+    # Determined major 03-03 10:00 EST: the seven-day notices end 03-10 23:59:59.999999 EDT.
+    major = open_incident(now=utc(2026, 3, 3, 14), title="Seven days ago")
+    determine(major, basis_at=utc(2026, 3, 3, 15), now=utc(2026, 3, 3, 15))
+    for key in ("cisa-initial", "cisa-major-update"):
+        submission_record(
+            ctx=ctx_of(major),
+            obligation=ob(major, key),
+            channel="email",
+            now=utc(2026, 3, 3, 15, 30),
+        )
+    # Identified 21:54 EDT: CISA's hour ends 22:54 EDT, 48 minutes after the board is read.
+    cisa = ob(open_incident(now=utc(2026, 3, 11, 1, 54), title="Just found"), "cisa-initial")
+    with time_machine.travel(read_at, tick=False):
+        client.force_login(carol)
+        html = client.get(reverse("board")).content.decode()
+    day = section(html, "day")
+    rows = re.findall(
+        r'data-obligation="(\d+)".*?<td data-label="Time left"( class="docket-urgent")?>'
+        r'<span class="docket-countdown" data-due="[^"]+">([^<]+)</span>',
+        day,
+        re.S,
+    )
+    congress, ig = ob(major, "congress-7-day"), ob(major, "ig-7-day")
+    assert [(int(pk), bool(urgent), left) for pk, urgent, left in rows] == [
+        (cisa.pk, True, "in 48 min"),
+        (congress.pk, False, "in 1 h 53 min"),
+        (ig.pk, False, "in 1 h 53 min"),
+    ]
 
 
 def test_htmx_requests_get_only_the_results(client, carol, scene):
@@ -327,6 +469,76 @@ def test_submission_through_the_page_meets_the_obligation_on_time(client, alice,
     assert (sub.channel, sub.reference, sub.submitted_by) == ("cisa_portal", "CISA-123", alice)
     [text] = message_texts(response)
     assert "met on time" in text and "EDT (America/New_York)" in text
+
+
+def test_recording_a_submission_from_the_board_returns_to_the_board(client, alice, scene):
+    soon = scene["soon"]
+    html = board(client, alice, status="due_soon")
+    # The board's link carries the board's own URL, filters included.
+    link = f"/obligations/{soon.pk}/submit/?next=%2Fdeadlines%2F%3Fstatus%3Ddue_soon"
+    assert f'href="{link}"' in html
+    with time_machine.travel(NOW, tick=False):
+        client.force_login(alice)
+        form = client.get(link).content.decode()
+    assert '<input type="hidden" name="next" value="/deadlines/?status=due_soon">' in form
+    assert 'href="/deadlines/?status=due_soon">Back to the deadlines</a>' in form
+    response = post(
+        client,
+        alice,
+        "obligation-submit",
+        soon.pk,
+        {"channel": "email", "next": "/deadlines/?status=due_soon"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/deadlines/?status=due_soon"
+    soon.refresh_from_db()
+    assert soon.met_at == NOW
+
+
+def test_a_refused_submission_keeps_next(client, alice, scene):
+    response = post(
+        client,
+        alice,
+        "obligation-submit",
+        scene["soon"].pk,
+        {"channel": "fax", "next": "/deadlines/"},
+    )
+    assert response.status_code == 400
+    assert '<input type="hidden" name="next" value="/deadlines/">' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/deadlines/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ],
+)
+def test_next_leading_off_the_site_is_ignored(client, alice, olivia, scene, open_incident, target):
+    soon = scene["soon"]
+    response = post(
+        client, alice, "obligation-submit", soon.pk, {"channel": "email", "next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("incident-detail", args=[soon.incident.number])
+    other = ob(open_incident(now=NOW - timedelta(minutes=5)), "cisa-initial")
+    response = post(
+        client, olivia, "obligation-waive", other.pk, {"reason": "Duplicate.", "next": target}
+    )
+    assert response["Location"] == reverse("incident-detail", args=[other.incident.number])
+
+
+def test_waiving_with_next_returns_there(client, olivia, scene):
+    response = post(
+        client,
+        olivia,
+        "obligation-waive",
+        scene["soon"].pk,
+        {"reason": "Reported by the department.", "next": "/deadlines/?kind=cisa-initial"},
+    )
+    assert response["Location"] == "/deadlines/?kind=cisa-initial"
 
 
 def test_a_local_time_on_the_spring_forward_night_is_converted(client, alice, open_incident):

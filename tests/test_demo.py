@@ -1,17 +1,21 @@
 """``manage.py load_demo``: the demo scenario, loaded twice, on the test database."""
 
+import os
+import shutil
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.context import context_for
 from accounts.models import Agency, Membership, Role
 from accounts.scoping import scope
+from incidents import demo_attack
 from incidents.models import Incident, IndicatorType, State
 from incidents.selectors import current_determination
 from reporting.clock import Status
@@ -223,7 +227,8 @@ def test_demo_evidence_has_a_custody_story_and_whole_chains(main_incident):
 
     items = {e.original_filename: e for e in Evidence.objects.filter(incident=main_incident)}
     alerts = items["falco-alerts-store-frontend.jsonl"]
-    assert alerts.kind == "falco_alerts" and alerts.format_details["falco_alerts"] == 3
+    # The export holds what Falco raised about the attack: the six alerts of the timeline.
+    assert alerts.kind == "falco_alerts" and alerts.format_details["falco_alerts"] == 6
     actions = list(alerts.custody.order_by("seq").values_list("action", flat=True))
     assert actions == ["collect", "upload", "transfer", "verify"]
     assert evidence_services.custodian(alerts).username == "compliance"
@@ -301,3 +306,120 @@ def test_the_demo_alerts_match_the_real_falco_rules():
         assert priority == str(rule["priority"]).strip(), name
         assert tags == list(rule["tags"]), name
         assert output == " ".join(rule["output"].split()), name
+
+
+# --- one account of the attack (incidents/demo_attack.py) --------------------------------------
+
+needs_sysdig = pytest.mark.skipif(
+    shutil.which("sysdig") is None and os.environ.get("CI") != "true",
+    reason="Debian's sysdig is not installed (make test installs it)",
+)
+PROMISED = (
+    "bash",
+    "ls",
+    "curl",
+    "base64 -d",
+    "tar xvfz",
+    "gzip -d",
+    "shred -f /var/www/.bash_history",
+)
+
+
+def _is(cmdline: str, promised: str) -> bool:
+    return cmdline == promised or cmdline.startswith(promised + " ")
+
+
+@pytest.fixture
+def decoded(django_capture_on_commit_callbacks):
+    """The demo loaded as ``make run`` loads it, with what its commit queues run (Celery is
+    eager in tests): sysdig decodes the attached capture."""
+    with django_capture_on_commit_callbacks(execute=True):
+        _load()
+    incident = Incident.objects.get(agency__abbreviation="DEMO", title=MAIN_TITLE)
+    return incident, context_for(_user("compliance"), incident.agency)
+
+
+def test_the_summary_promises_what_the_demo_shows(main_incident):
+    summary = main_incident.summary
+    assert "20-second" in summary
+    positions = [summary.index(p) for p in PROMISED]
+    assert positions == sorted(positions), "the summary tells the commands in their order"
+    from incidents.models import Detection
+
+    raised = Detection.objects.filter(candidate__incident=main_incident).values_list("rule")
+    assert len(set(raised)) == 6
+    for (rule,) in set(raised):  # every rule Falco and Sysdig raised is named
+        assert f'"{rule}"' in summary, rule
+
+
+def test_the_capture_is_attached_and_valid(main_incident):
+    from evidence.models import Evidence
+
+    scap = Evidence.objects.get(incident=main_incident, kind="scap")
+    assert scap.detected_format == "scap" and scap.compression == "gzip"
+    assert scap.format_details["block_counts"]["event"] == 1 + 2 * len(demo_attack.STEPS)
+    assert (scap.source_pod, scap.source_container) == (demo_attack.POD, demo_attack.CONTAINER_ID)
+    trigger = demo_attack.at(
+        timezone.now().replace(second=0, microsecond=0), demo_attack.SHRED_UNLINK_NS
+    )
+    assert abs(scap.collected_at - (trigger + timedelta(seconds=15))) < timedelta(minutes=2)
+    assert "20-second" in scap.description
+
+
+@needs_sysdig
+def test_the_timeline_tells_one_story_in_one_order_within_the_capture(decoded):
+    from incidents.models import CommandExtraction, ExtractionStatus
+    from incidents.timeline import incident_timeline
+
+    incident, ctx = decoded
+    extraction = CommandExtraction.objects.get(evidence__incident=incident)
+    assert extraction.status == ExtractionStatus.SUCCEEDED, extraction.error
+    entries = incident_timeline(ctx, incident).entries
+    in_pod = [e for e in entries if e.container.startswith(f"store/{demo_attack.POD}")]
+
+    times: dict[str, dict[str, list[int]]] = {}
+    for source in ("command", "capture"):
+        rows = [e for e in in_pod if e.source == source]
+        found = [(p, e.sort_ns) for e in rows for p in PROMISED if _is(e.command, p)]
+        # Each promised command once per source, in the order promised.
+        assert [p for p, _ in found] == list(PROMISED), source
+        times[source] = {p: [ns] for p, ns in found}
+        assert {e.user for e in rows} == {"www-data"}
+    # The same instant, to the nanosecond, in Sysdig's records and in the capture …
+    assert times["command"] == times["capture"]
+    # … and in every Falco alert about a command.
+    falco = [e for e in in_pod if e.source == "detection" and e.origin == "Falco"]
+    by_command = {p: [e.sort_ns for e in falco if _is(e.command, p)] for p in PROMISED}
+    for p in ("bash", "curl", "base64 -d"):
+        assert by_command[p] == times["capture"][p], p
+    shred_ns = times["capture"]["shred -f /var/www/.bash_history"][0]
+    assert len(by_command["shred -f /var/www/.bash_history"]) == 3
+    assert all(
+        0 <= ns - shred_ns < 2_000_000 for ns in by_command["shred -f /var/www/.bash_history"]
+    )
+    # The capture's window: 5 s before Sysdig's shell-history event, 15 s after.
+    (trigger,) = [
+        e.sort_ns
+        for e in in_pod
+        if e.source == "detection" and e.origin == "Sysdig" and "Delete or rename" in e.detail
+    ]
+    attack = [e.sort_ns for e in in_pod if e.source in ("command", "capture", "detection")]
+    assert all(trigger - 5 * 10**9 <= ns <= trigger + 15 * 10**9 for ns in attack)
+    # One order: the promised commands, from every source, are never out of step.
+    order = [p for e in in_pod for p in PROMISED if e.source != "action" and _is(e.command, p)]
+    assert [p for i, p in enumerate(order) if i == 0 or p != order[i - 1]] == list(PROMISED)
+
+
+def test_the_falco_export_and_the_detections_agree(main_incident):
+    import json
+
+    from evidence.models import Evidence
+    from incidents.models import Detection
+
+    export = Evidence.objects.get(incident=main_incident, kind="falco_alerts")
+    with default_storage.open(export.storage_name, "rb") as fh:
+        exported = [json.loads(line) for line in fh.read().decode().splitlines()]
+    stored = Detection.objects.filter(candidate__incident=main_incident, source="syscall")
+    assert sorted((a["rule"], a["output_fields"]["evt.time"]) for a in exported) == sorted(
+        stored.values_list("rule", "time_ns")
+    )

@@ -1,8 +1,41 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api import LocalTimeField, StrictFieldsMixin
+from evidence import integrity
 from evidence.models import CustodyEntry, CustodyTransfer, Evidence, Kind
 from evidence.services import METADATA_FIELDS
+
+
+class CheckSerializer(serializers.Serializer):
+    """One re-hash of the stored file (a custody entry)."""
+
+    entry = serializers.IntegerField(source="seq", help_text="Its seq in the custody ledger.")
+    at = serializers.DateTimeField()
+    at_local = serializers.SerializerMethodField()
+    by = serializers.CharField()
+    how = serializers.CharField(help_text="verification, download, read or export")
+    ok = serializers.BooleanField()
+    problem = serializers.CharField(help_text="What a failed check found; empty when ok.")
+    found_sha256 = serializers.CharField(help_text="Failed checks: the SHA-256 found, if any.")
+    found_size = serializers.IntegerField(allow_null=True)
+
+    def get_at_local(self, obj) -> str | None:
+        return LocalTimeField.render(obj.at, self.context["agency"])
+
+
+class IntegritySerializer(serializers.Serializer):
+    """Whether the stored file still matches what was recorded at upload. ``status`` is that
+    of the latest check: ``failed`` (the file is altered or missing: no download),
+    ``verified``, or ``unchecked`` (never re-hashed since upload). A later check that finds
+    the file intact clears ``failed``; ``last_failure`` keeps the latest failure. Apart from
+    this, the custody ledger's own hash chain is checked by ``verify_ledger``."""
+
+    status = serializers.ChoiceField(choices=["verified", "failed", "unchecked"])
+    expected_sha256 = serializers.CharField()
+    expected_size = serializers.IntegerField()
+    last_verification = CheckSerializer(source="last", allow_null=True)
+    last_failure = CheckSerializer(allow_null=True)
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
@@ -11,6 +44,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
     uploaded_at_local = serializers.SerializerMethodField()
     collected_at_local = serializers.SerializerMethodField()
     withdrawn_by = serializers.CharField(source="withdrawn_by.username", default=None)
+    integrity = serializers.SerializerMethodField()
 
     class Meta:
         model = Evidence
@@ -44,8 +78,14 @@ class EvidenceSerializer(serializers.ModelSerializer):
             "withdrawn_at",
             "withdrawn_by",
             "withdrawn_reason",
+            "integrity",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(IntegritySerializer)
+    def get_integrity(self, obj) -> dict:
+        state = integrity.of(obj)  # annotated by the views' queryset; else one query
+        return IntegritySerializer(state, context={"agency": obj.incident.agency}).data
 
     def get_uploaded_at_local(self, obj) -> str | None:
         return LocalTimeField.render(obj.uploaded_at, obj.incident.agency)

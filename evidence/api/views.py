@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.scoping import scope
 from core.errors import InvalidInput, NotFound
-from evidence import services
+from evidence import integrity, services
 from evidence.captures import capture_commands_request
 from evidence.errors import LengthRequired, TooLarge
 from evidence.models import CustodyEntry, CustodyTransfer, Evidence, Kind
@@ -41,9 +41,13 @@ def _incident(request, number) -> Incident:
 
 
 def _evidence_queryset(request):
-    return scope(
-        Evidence.objects.select_related("incident__agency", "uploaded_by", "withdrawn_by"),
-        request.agency_context,
+    """The evidence the caller sees, each with its integrity (latest content check) read in
+    the same query."""
+    return integrity.annotate(
+        scope(
+            Evidence.objects.select_related("incident__agency", "uploaded_by", "withdrawn_by"),
+            request.agency_context,
+        )
     )
 
 

