@@ -1,5 +1,5 @@
 """Forms of the risk assessment, POA&M and snapshot pages (USWDS markup through
-``incidents.forms.UswdsForm``; local times in the agency's zone)."""
+``core.forms.UswdsForm``; local times in the agency's zone)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django import forms as djforms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import (
@@ -261,21 +260,6 @@ def _detail_queryset(ctx, now):
     )
 
 
-def _uswds(form):
-    """USWDS classes on a reporting form rendered on the detail page."""
-    for name, field in form.fields.items():
-        widget = field.widget
-        if isinstance(widget, djforms.Textarea):
-            widget.attrs.setdefault("class", "usa-textarea")
-        elif isinstance(widget, djforms.Select):
-            widget.attrs.setdefault("class", "usa-select")
-        else:
-            widget.attrs.setdefault("class", "usa-input")
-        if field.help_text:
-            widget.attrs.setdefault("aria-describedby", f"{form.auto_id % name}-hint")
-    return form
-
-
 def _render_detail(
     request,
     ctx,
@@ -340,9 +324,9 @@ def _render_detail(
             "waive_form": None,
         }
         if is_open and may_submit:
-            row["submit_form"] = _uswds(SubmissionForm(obligation=ob, tz=tz))
+            row["submit_form"] = SubmissionForm(obligation=ob, tz=tz)
         if is_open and is_ao:
-            row["waive_form"] = _uswds(WaiveForm(obligation=ob, tz=tz))
+            row["waive_form"] = WaiveForm(obligation=ob, tz=tz)
         obligations.append(row)
 
     cisa = cisa_fields(incident, tz)

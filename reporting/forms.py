@@ -17,43 +17,12 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
+from core.forms import UswdsForm
 from core.time import LOCAL_FORMATS, local_to_utc
 
 from .clock import Status
 from .models import Submission
 from .presentation import STATUS_LABELS
-
-
-class UswdsForm(forms.Form):
-    """Widgets carry the USWDS classes; a field with errors points at its error message
-    (``<id>_error``, rendered by ``reporting/_field.html``) with aria-describedby."""
-
-    show_optional = True  # "(optional)" after the label of fields that may be left empty
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.Select):
-                css = "usa-select"
-            elif isinstance(widget, forms.Textarea):
-                css = "usa-textarea"
-            else:
-                css = "usa-input"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            if name not in self.fields:
-                continue
-            bound = self[name]
-            widget = self.fields[name].widget
-            ids = [f"{bound.auto_id}_error"]
-            if self.fields[name].help_text:
-                ids.append(f"{bound.auto_id}_helptext")
-            widget.attrs["aria-describedby"] = " ".join(ids)
-            widget.attrs["class"] += " usa-input--error"
 
 
 class _ObligationForm(UswdsForm):
@@ -62,8 +31,7 @@ class _ObligationForm(UswdsForm):
             kwargs.setdefault("auto_id", f"ob-{obligation.pk}-%s")
             tz = tz or obligation.incident.agency.tz
         self.obligation = obligation
-        self.tz = tz or ZoneInfo("UTC")
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, tz=tz or ZoneInfo("UTC"), **kwargs)
 
 
 class SubmissionForm(_ObligationForm):
@@ -130,8 +98,6 @@ BOARD_STATUSES = (
 
 class BoardFilterForm(UswdsForm):
     """The board's filters (GET). Choices are given by the view, already scoped."""
-
-    show_optional = False
 
     system = forms.ChoiceField(label="System", required=False)
     kind = forms.ChoiceField(label="Obligation", required=False)
