@@ -8,11 +8,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from accounts.context import AgencyContextError, resolve
-from accounts.scoping import scope
-from core.errors import DocketError
+from core.errors import DocketError, NotFound
 from evidence.models import Kind
 from evidence.services import evidence_upload
 from incidents.models import Incident
+from incidents.selectors import visible_incident
 
 
 class Command(BaseCommand):
@@ -35,13 +35,12 @@ class Command(BaseCommand):
             ctx = resolve(user, abbreviation=options["agency"])
         except AgencyContextError as exc:
             raise CommandError(str(exc)) from exc
-        incident = (
-            scope(Incident.objects.select_related("agency"), ctx)
-            .filter(number=options["incident"])
-            .first()
-        )
-        if incident is None:
-            raise CommandError(f"No incident {options['incident']} visible to {user}.")
+        try:
+            incident = visible_incident(
+                ctx, options["incident"], Incident.objects.select_related("agency")
+            )
+        except NotFound:
+            raise CommandError(f"No incident {options['incident']} visible to {user}.") from None
         collected_at = None
         if options["collected_at"]:
             collected_at = parse_datetime(options["collected_at"])
