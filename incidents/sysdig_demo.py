@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from . import demo_attack, falco
+from .demo_detections import RULES
 from .ingest import candidate_attach, detections_group, sysdig_store
 from .models import CandidateStatus, IncidentCandidate
 
@@ -27,25 +28,10 @@ LABELS = {
     "kubernetes.namespace.name": demo_attack.NAMESPACE,
     "kubernetes.pod.name": POD,
 }
-SHELL_TAGS = ["maturity_stable", "container", "shell", "mitre_execution", "T1059"]
-HISTORY_TAGS = [
-    "maturity_incubating",
-    "host",
-    "container",
-    "process",
-    "filesystem",
-    "mitre_defense_evasion",
-    "T1070",
-]
-LOG_TAGS = [
-    "maturity_stable",
-    "host",
-    "container",
-    "filesystem",
-    "mitre_defense_evasion",
-    "T1070",
-    "NIST_800-53_AU-10",
-]
+# The same rules' tags as the Falco alerts of the demo (one account of the attack).
+SHELL_TAGS = RULES["Terminal shell in container"][1]
+HISTORY_TAGS = RULES["Delete or rename shell history"][1]
+LOG_TAGS = RULES["Clear Log Activities"][1]
 _S = demo_attack.STEP
 CAPTURE = {
     "type": "POLICY_ACTION_CAPTURE",
