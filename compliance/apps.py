@@ -8,4 +8,5 @@ class ComplianceConfig(AppConfig):
     def ready(self) -> None:
         # Importing the module registers its domain-event subscriber and job sweep.
         # Its tasks too, so services can queue them by name (core.jobs.enqueue_on_commit).
-        from . import services_risk, tasks  # noqa: F401 (Django app loading: models are ready)
+        from . import tasks  # noqa: F401 (Django app loading: models are ready)
+        from .risk import services  # noqa: F401 (Django app loading: models are ready)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services_risk import snapshot_job_run
+from .risk.services import snapshot_job_run
 
 
 @shared_task(name="compliance.tasks.take_snapshot", ignore_result=True)

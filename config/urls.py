@@ -9,7 +9,7 @@ api_v1 = [
     path("", include("incidents.api.urls")),
     path("", include("reporting.api.urls")),
     path("", include("compliance.api.urls")),
-    path("", include("compliance.api.urls_risk")),
+    path("", include("compliance.risk.api.urls")),
     path("", include("evidence.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
@@ -30,7 +30,7 @@ urlpatterns = [
     path("", include("reporting.urls")),
     path("", include("incidents.urls")),
     path("", include("compliance.urls")),
-    path("", include("compliance.urls_risk")),
+    path("", include("compliance.risk.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

@@ -22,11 +22,9 @@ from compliance.models import (
     PoamItem,
     RiskAssessment,
 )
-from compliance.oscal_poam import poam_json
-from compliance.selectors import system_state_as_of
-from compliance.selectors_risk import latest_snapshot, poam_items, prior_risk_assessments
-from compliance.services import assessment_record
-from compliance.services_risk import (
+from compliance.risk.oscal_poam import poam_json
+from compliance.risk.selectors import latest_snapshot, poam_items, prior_risk_assessments
+from compliance.risk.services import (
     parse_remediation_lines,
     poam_close,
     poam_create,
@@ -35,7 +33,9 @@ from compliance.services_risk import (
     risk_assessment_record,
     snapshot_take,
 )
-from compliance.snapshot import document_sha256
+from compliance.selectors import system_state_as_of
+from compliance.services import assessment_record
+from compliance.snapshots.document import document_sha256
 from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from incidents.models import CandidateStatus, Detection, IncidentCandidate
 from incidents.services import incident_transition
@@ -585,7 +585,7 @@ def test_trestle_validate_accepts_the_export_and_refuses_a_broken_one(
 
 
 def test_a_milestone_is_marked_done_once_and_never_in_the_future(web_system, alice, agency_a, ctx):
-    from compliance.services_risk import poam_milestone_complete
+    from compliance.risk.services import poam_milestone_complete
 
     c = ctx(alice, agency_a)
     item = poam_create(
@@ -618,7 +618,7 @@ def test_demo_history_leaves_controls_weak_at_the_incident_and_fixes_some_after(
 ):
     from django.utils import timezone
 
-    from compliance.demo_risk import compliance_demo_load
+    from compliance.risk.demo import compliance_demo_load
 
     now = timezone.now().replace(second=0, microsecond=0)
     incident = incident_open_at(alice, agency_a, web_system, now)
@@ -646,8 +646,8 @@ def test_demo_keeps_an_existing_history_as_it_is(
 ):
     from django.utils import timezone
 
-    from compliance.demo_risk import compliance_demo_load
     from compliance.models import ControlAssessment
+    from compliance.risk.demo import compliance_demo_load
 
     now = timezone.now().replace(second=0, microsecond=0)
     _, controls, _ = nist

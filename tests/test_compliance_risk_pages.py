@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from compliance.models import ComplianceSnapshot, PoamItem, RiskAssessment
-from compliance.services_risk import poam_create, risk_assessment_record, snapshot_take
+from compliance.risk.services import poam_create, risk_assessment_record, snapshot_take
 
 DETECTED = datetime(2026, 3, 10, 14, tzinfo=UTC)
 

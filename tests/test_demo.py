@@ -183,8 +183,8 @@ def test_agencies_do_not_see_each_other(demo):
 
 def test_the_main_incidents_snapshot_shows_the_state_at_the_time_not_todays(main_incident):
     from compliance.models import Framework, PoamItem
+    from compliance.risk.selectors import latest_snapshot, prior_risk_assessments
     from compliance.selectors import system_state_as_of
-    from compliance.selectors_risk import latest_snapshot, prior_risk_assessments
 
     compliance = context_for(_user("compliance"), main_incident.agency)
     snap = latest_snapshot(compliance, main_incident)

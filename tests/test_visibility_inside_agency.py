@@ -23,9 +23,9 @@ from django.urls import reverse
 
 from accounts.context import context_for
 from compliance.models import ComplianceSnapshot, Control, ControlAssessment, Framework
+from compliance.risk.services import poam_create, risk_assessment_record, snapshot_take
 from compliance.selectors import system_state_as_of
 from compliance.services import assessment_record
-from compliance.services_risk import poam_create, risk_assessment_record, snapshot_take
 from core.errors import NotFound
 from incidents import falco
 from incidents.ingest import alerts_store, candidate_promote, detections_group

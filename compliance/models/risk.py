@@ -1,6 +1,6 @@
 """Risk assessments of information systems (NIST SP 800-30): what the agency knew of a system's
 risk before an incident. FISMA asks every supplemental report for the risk assessments of the
-affected systems conducted before the incident (``compliance.selectors_risk``).
+affected systems conducted before the incident (``compliance.risk.selectors``).
 """
 
 from django.conf import settings

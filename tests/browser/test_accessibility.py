@@ -82,7 +82,7 @@ def _poam_item(world):
     """A POA&M item with a milestone on the major incident's system (for the POA&M pages)."""
     from datetime import date
 
-    from compliance.services_risk import poam_create
+    from compliance.risk.services import poam_create
 
     incident = world.major
     return poam_create(
@@ -99,7 +99,7 @@ def _poam_item(world):
 
 def _risk_assessment(world) -> str:
     """A risk assessment of the major incident's system; the URL of its list."""
-    from compliance.services_risk import risk_assessment_record
+    from compliance.risk.services import risk_assessment_record
 
     incident = world.major
     system = incident.systems.get()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.context import context_for
 from compliance.models import ComplianceSnapshot
-from compliance.services_risk import risk_assessment_record
+from compliance.risk.services import risk_assessment_record
 from incidents.services import incident_transition
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

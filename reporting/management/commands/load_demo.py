@@ -26,8 +26,8 @@ from accounts.context import context_for
 from accounts.models import Agency, Role
 from accounts.services import agency_create, membership_grant
 from compliance.demo import compliance_demo
-from compliance.demo_risk import compliance_demo_load
 from compliance.models import ImpactLevel, InformationSystem
+from compliance.risk.demo import compliance_demo_load
 from evidence.demo import evidence_demo
 from incidents import demo_attack, sysdig_demo
 from incidents.demo_detections import load_detections

@@ -23,13 +23,8 @@ from django.utils import timezone
 from accounts.context import AgencyContext
 from accounts.models import Role
 from accounts.scoping import scope
-from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from core.events import IncidentTransitioned, Phase, subscribe
-from core.jobs import JobState, enqueue_on_commit, register_sweep, requeue_stale
-from evidence.services import clean_filename
-
-from . import selectors, uploads
-from .models import (
+from compliance import selectors, uploads
+from compliance.models import (
     ComplianceSnapshot,
     Control,
     InformationSystem,
@@ -44,9 +39,13 @@ from .models import (
     SnapshotJob,
     SnapshotReason,
 )
-from .selectors_risk import implicated_controls, visible_incident, visible_system
-from .services import operator_context
-from .snapshot import SCHEMA_VERSION, build_document, document_sha256
+from compliance.risk.selectors import implicated_controls, visible_incident, visible_system
+from compliance.services import operator_context
+from compliance.snapshots.document import SCHEMA_VERSION, build_document, document_sha256
+from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from core.events import IncidentTransitioned, Phase, subscribe
+from core.jobs import JobState, enqueue_on_commit, register_sweep, requeue_stale
+from evidence.services import clean_filename
 
 logger = logging.getLogger(__name__)
 
@@ -414,7 +413,7 @@ def snapshot_take(
     now: datetime | None = None,
 ) -> ComplianceSnapshot:
     """Freeze the compliance state of the incident's affected systems as of its
-    first-detected time, as known now (see ``compliance.snapshot``)."""
+    first-detected time, as known now (see ``compliance.snapshots.document``)."""
     now = _now(now)
     if not ctx.has_role(*SNAPSHOT_TAKERS):
         raise NotPermitted("Only an ISSO or a compliance officer may take a compliance snapshot.")

@@ -1,5 +1,5 @@
 """Risk assessment, POA&M and compliance snapshot endpoints. Querysets are scoped; writes are
-service calls (``compliance.services_risk``), whose refusals become 400/403/404/409."""
+service calls (``compliance.risk.services``), whose refusals become 400/403/404/409."""
 
 import django_filters
 from django.http import HttpResponse
@@ -12,11 +12,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api import ScopedQuerysetMixin
-from compliance import selectors_risk, services_risk
 from compliance.models import ComplianceSnapshot, PoamItem, RiskAssessment
-from compliance.oscal_poam import poam_json
-
-from .serializers_risk import (
+from compliance.risk import selectors as selectors_risk
+from compliance.risk import services as services_risk
+from compliance.risk.api.serializers import (
     ComplianceSnapshotSerializer,
     ComplianceSnapshotSummarySerializer,
     PoamCloseSerializer,
@@ -25,6 +24,7 @@ from .serializers_risk import (
     PoamMilestoneSerializer,
     RiskAssessmentSerializer,
 )
+from compliance.risk.oscal_poam import poam_json
 
 
 class RiskAssessmentFilter(django_filters.FilterSet):

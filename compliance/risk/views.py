@@ -17,14 +17,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.scoping import scope
-from core.errors import Conflict, InvalidInput
-from core.time import format_local
-from core.web import apply_service_error
-from incidents.web import forbidden, with_context
-
-from . import selectors, selectors_risk, services_risk
-from .forms_risk import CloseForm, IncidentPoamForm, MilestoneForm, PoamForm, RiskAssessmentForm
-from .models import (
+from compliance import selectors
+from compliance.models import (
     AuthorizationStatus,
     ControlAssessment,
     PoamItem,
@@ -32,6 +26,19 @@ from .models import (
     PoamStatus,
     RiskLevel,
 )
+from compliance.risk import selectors as selectors_risk
+from compliance.risk import services as services_risk
+from compliance.risk.forms import (
+    CloseForm,
+    IncidentPoamForm,
+    MilestoneForm,
+    PoamForm,
+    RiskAssessmentForm,
+)
+from core.errors import Conflict, InvalidInput
+from core.time import format_local
+from core.web import apply_service_error
+from incidents.web import forbidden, with_context
 
 STATUS_TAG = {
     PoamStatus.OPEN: "bg-secondary-dark",

@@ -12,12 +12,8 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.context import AgencyContext
 from accounts.scoping import scope
-from core.errors import NotFound
-from incidents.models import Detection
-from incidents.selectors import visible_incident
-
-from .crosswalk import controls_for_refs
-from .models import (
+from compliance.crosswalk import controls_for_refs
+from compliance.models import (
     ComplianceSnapshot,
     Control,
     InformationSystem,
@@ -26,7 +22,10 @@ from .models import (
     PoamStatus,
     RiskAssessment,
 )
-from .selectors import frameworks_visible, systems_visible
+from compliance.selectors import frameworks_visible, systems_visible
+from core.errors import NotFound
+from incidents.models import Detection
+from incidents.selectors import visible_incident
 
 
 def incident_as_of(incident) -> datetime:

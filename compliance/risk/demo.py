@@ -18,15 +18,15 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from .models import AssessmentStatus, Baseline, Control, ControlAssessment, Framework
-from .services import assessment_record
-from .services_risk import (
+from compliance.models import AssessmentStatus, Baseline, Control, ControlAssessment, Framework
+from compliance.risk.services import (
     poam_close,
     poam_create,
     poam_create_from_incident,
     risk_assessment_record,
     snapshot_take,
 )
+from compliance.services import assessment_record
 
 DEMO_FRAMEWORK = "NIST SP 800-53 Rev. 5 (demo subset)"
 DEMO_VERSION = "5.1.1-demo"

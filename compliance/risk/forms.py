@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from core.forms import LocalDateTimeField, UswdsForm
-
-from .models import (
+from compliance.models import (
     Control,
     PoamSeverity,
     PoamSource,
@@ -15,6 +13,7 @@ from .models import (
     RiskAssessmentMethod,
     RiskLevel,
 )
+from core.forms import LocalDateTimeField, UswdsForm
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views_risk import (
+from compliance.risk.api.views import (
     ComplianceSnapshotViewSet,
     IncidentSnapshotViewSet,
     PoamItemViewSet,

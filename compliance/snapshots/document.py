@@ -13,17 +13,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from accounts.context import AgencyContext
-from core.canonical import canonical_sha256
-
-from .models import AssessmentStatus, ControlAssessment, Framework, ImpactLevel
-from .selectors import system_state_as_of
-from .selectors_risk import (
+from compliance.models import AssessmentStatus, ControlAssessment, Framework, ImpactLevel
+from compliance.risk.selectors import (
     implicated_controls,
     incident_as_of,
     poam_items,
     poam_items_open_at,
     prior_risk_assessments,
 )
+from compliance.selectors import system_state_as_of
+from core.canonical import canonical_sha256
 
 SCHEMA = "docket/compliance-snapshot"
 SCHEMA_VERSION = 1

@@ -1,5 +1,5 @@
 """Serializers of risk assessments, POA&M items and compliance snapshots. Writes go through
-``compliance.services_risk``; these only shape and check the input."""
+``compliance.risk.services``; these only shape and check the input."""
 
 from rest_framework import serializers
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_risk as views
+from compliance.risk import views
 
 SYSTEM = "systems/<str:acronym>"
 NUMBER = "<str:number>"
