@@ -3,7 +3,10 @@
 Agency A (FTA, America/New_York): alice the ISSO of system FTA-WEB, carol the compliance
 officer, olivia the approving official, audrey the auditor (who reads only through the
 incidents granted to her: ``audit_grant``), adam the agency administrator.
-Agency B (OTA, America/Los_Angeles): bob, ISSO and compliance officer there: the outsider.
+Agency B (OTA, America/Los_Angeles): bob, ISSO, compliance officer and approving official
+there: the outsider. Every persona signs in with ``support.factories.PASSWORD``.
+
+The builders these fixtures use, and everything else the tests share, are in ``tests/support``.
 """
 
 from datetime import UTC, datetime
@@ -13,10 +16,9 @@ from rest_framework.test import APIClient
 
 from accounts.context import context_for
 from accounts.models import Role
-from accounts.services import membership_grant
 from incidents.services import incident_open
 
-from .factories import AgencyFactory, SystemFactory, UserFactory
+from .support.factories import AgencyFactory, SystemFactory, person
 
 DB_FIXTURES = frozenset({"db", "transactional_db", "live_server"})
 
@@ -76,43 +78,34 @@ def b_system(agency_b):
     return SystemFactory(agency=agency_b, name="Other web", acronym="OTA-WEB")
 
 
-def _person(username, agency, *roles, systems=()):
-    user = UserFactory(username=username)
-    for role in roles:
-        membership_grant(
-            user=user, agency=agency, role=role, systems=systems if role == Role.ISSO else ()
-        )
-    return user
-
-
 @pytest.fixture
 def alice(agency_a, web_system):
-    return _person("alice", agency_a, Role.ISSO, systems=[web_system])
+    return person("alice", agency_a, Role.ISSO, systems=[web_system])
 
 
 @pytest.fixture
 def carol(agency_a):
-    return _person("carol", agency_a, Role.COMPLIANCE_OFFICER)
+    return person("carol", agency_a, Role.COMPLIANCE_OFFICER)
 
 
 @pytest.fixture
 def olivia(agency_a):
-    return _person("olivia", agency_a, Role.APPROVING_OFFICIAL)
+    return person("olivia", agency_a, Role.APPROVING_OFFICIAL)
 
 
 @pytest.fixture
 def audrey(agency_a):
-    return _person("audrey", agency_a, Role.AUDITOR)
+    return person("audrey", agency_a, Role.AUDITOR)
 
 
 @pytest.fixture
 def adam(agency_a):
-    return _person("adam", agency_a, Role.AGENCY_ADMIN)
+    return person("adam", agency_a, Role.AGENCY_ADMIN)
 
 
 @pytest.fixture
 def bob(agency_b, b_system):
-    return _person(
+    return person(
         "bob",
         agency_b,
         Role.ISSO,

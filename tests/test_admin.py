@@ -60,7 +60,7 @@ from reporting.models import (
 )
 from reporting.services import ruleset_supersede, submission_record
 
-from .factories import UserFactory
+from .support.factories import UserFactory
 
 User = get_user_model()
 NOW = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from accounts.services import membership_grant
 from reporting.models import CalendarToken, Obligation
 from reporting.services import obligation_waive, submission_record
 
-from .factories import UserFactory
+from .support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,7 @@ upload commits, re-running it, and every way it fails being recorded instead of 
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import stat
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,14 +22,10 @@ from evidence.captures import capture_commands_extract, capture_commands_request
 from evidence.models import Action, CustodyEntry
 from incidents.models import CapturedCommand, CommandExtraction, ExtractionStatus
 
-from .shared_data import shared_file
+from .support.captures import fake_sysdig, needs_sysdig
+from .support.data import shared_file
 
 CURL_NS = 1534527348514632619  # 2018-08-17T17:35:48.514632619Z, event 211 of curl_google.scap
-# Like the shared data: without sysdig these skip with the reason, except under CI=true.
-needs_sysdig = pytest.mark.skipif(
-    shutil.which("sysdig") is None and os.environ.get("CI") != "true",
-    reason="Debian's sysdig is not installed (make test installs it)",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -64,13 +58,6 @@ def upload(ctx, alice, agency_a, incident, django_capture_on_commit_callbacks):
         return ev
 
     return _upload
-
-
-def fake_sysdig(tmp_path, script: str) -> str:
-    path = tmp_path / "sysdig"
-    path.write_text(f"#!/bin/sh\n{script}\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
 
 
 # --- the runner, on the real captures ------------------------------------------------------

@@ -16,8 +16,8 @@ from accounts.context import context_for
 from compliance.models import AssessmentStatus, Control, ControlAssessment, Framework
 from compliance.services import assessment_record
 
-from .factories import SystemFactory
-from .test_system_pages import make_framework
+from .support.compliance import make_framework
+from .support.factories import SystemFactory
 
 S = AssessmentStatus
 MARCH = datetime(2026, 3, 1, 12, tzinfo=UTC)

@@ -13,34 +13,19 @@ from compliance.models import (
     AppendOnlyError,
     AssessmentStatus,
     Baseline,
-    Control,
     ControlAssessment,
-    Framework,
 )
 from compliance.selectors import latest_assessments, system_state_as_of
 from compliance.services import assessment_record
 from core.errors import InvalidInput, NotFound, NotPermitted
+
+from .support.compliance import make_framework
 
 S = AssessmentStatus
 MARCH = datetime(2025, 3, 1, 12, tzinfo=UTC)
 APRIL = datetime(2025, 4, 1, 12, tzinfo=UTC)
 JUNE = datetime(2025, 6, 1, 12, tzinfo=UTC)
 NOW = datetime(2025, 9, 1, 12, tzinfo=UTC)
-
-
-def make_framework(n: int, name: str = "Test framework") -> tuple[Framework, list[Control]]:
-    framework = Framework.objects.create(name=name, version="1")
-    controls = Control.objects.bulk_create(
-        Control(
-            framework=framework,
-            identifier=f"ac-{i}",
-            label=f"AC-{i}",
-            title=f"Control {i}",
-            sort_key=f"ac-{i:04d}",
-        )
-        for i in range(1, n + 1)
-    )
-    return framework, controls
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from compliance.models import Baseline, Control, Framework
 from compliance.services import baseline_import, catalog_import, oscal_import
 from core.errors import InvalidInput
 
-from .shared_data import shared_dir
+from .support.data import shared_dir
 
 LEVELS = ["LOW", "MODERATE", "HIGH"]
 FRAMEWORK = "NIST Special Publication 800-53 Revision 5.1.1"

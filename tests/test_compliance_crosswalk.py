@@ -25,7 +25,7 @@ from compliance.services import (
 from core.errors import InvalidInput
 from incidents import falco
 
-from .shared_data import shared_dir
+from .support.data import shared_dir
 
 NIST = "NIST Special Publication 800-53 Revision 5.1.1"
 NIST_IDS = {

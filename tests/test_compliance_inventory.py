@@ -26,7 +26,7 @@ from compliance.services import (
 from core.errors import InvalidInput, NotPermitted
 from core.time import parse_instant
 
-from .factories import UserFactory
+from .support.factories import UserFactory
 
 NOW = datetime(2025, 9, 1, 12, tzinfo=UTC)
 PCI = "PCI DSS"
@@ -297,7 +297,7 @@ def test_api_export_is_the_agencys_csv(api, carol, bob, inventory, b_system, age
 def test_api_export_query_count_does_not_grow(
     api, carol, inventory, agency_a, django_assert_num_queries
 ):
-    from .factories import SystemFactory
+    from .support.factories import SystemFactory
 
     client = api(carol)
     client.get("/api/v1/systems/export.csv")  # warm the session

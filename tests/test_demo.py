@@ -299,7 +299,7 @@ def test_the_demo_alerts_match_the_real_falco_rules():
     """Names, priorities, tags and output formats are copied from the rule files."""
     from incidents.demo_detections import RULES
 
-    from .test_falco_normalise import falco_rule
+    from .support.alerts import falco_rule
 
     for name, (priority, tags, output) in RULES.items():
         rule = falco_rule(name)

@@ -5,7 +5,6 @@ transaction, and when its broker message is lost the sweep finishes it."""
 from __future__ import annotations
 
 import io
-import stat
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,8 @@ from evidence import tasks as evidence_tasks
 from incidents.models import CommandExtraction, ExtractionStatus, Incident
 from incidents.services import incident_open, incident_transition
 
-from .shared_data import shared_file
+from .support.captures import fake_sysdig
+from .support.data import shared_file
 
 
 @pytest.fixture
@@ -114,13 +114,6 @@ def test_a_lost_snapshot_message_is_finished_by_the_sweep(
     assert ComplianceSnapshot.objects.filter(incident=incident).count() == 1
 
 
-def _fake_sysdig(tmp_path) -> str:
-    path = tmp_path / "sysdig"
-    path.write_text('#!/bin/sh\n[ "$1" = "--version" ] && echo "sysdig version 0.29.3"\nexit 0\n')
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
-
-
 def test_a_lost_decoding_message_is_finished_by_the_sweep(
     open_incident,
     alice,
@@ -132,7 +125,9 @@ def test_a_lost_decoding_message_is_finished_by_the_sweep(
     django_capture_on_commit_callbacks,
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.DOCKET_SYSDIG_BINARY = _fake_sysdig(tmp_path)
+    settings.DOCKET_SYSDIG_BINARY = fake_sysdig(
+        tmp_path, '[ "$1" = "--version" ] && echo "sysdig version 0.29.3"\nexit 0'
+    )
     incident = open_incident(now=timezone.now() - timedelta(hours=1))
     uploaded_at = timezone.now()
     with monkeypatch.context() as broker:

@@ -21,7 +21,7 @@ from evidence import services
 from evidence.errors import IntegrityFailure
 from evidence.models import CustodyTransfer, Evidence, TransferState, WriteOnceError
 
-from .shared_data import shared_file
+from .support.data import shared_file
 
 
 @pytest.fixture(autouse=True)
@@ -365,7 +365,7 @@ def test_transfer_candidates_are_exactly_the_members_who_see_the_incident(
     from accounts.services import membership_grant
     from incidents.services import auditor_grant
 
-    from .factories import UserFactory
+    from .support.factories import UserFactory
 
     other_isso = UserFactory(username="ivan")
     membership_grant(user=other_isso, agency=agency_a, role="isso", systems=[hr_system])

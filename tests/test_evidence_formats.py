@@ -16,7 +16,8 @@ import pytest
 from evidence import formats
 from evidence.formats import FormatError, inspect, kind_mismatch, validate_scap
 
-from .shared_data import CAPTURES, shared_file
+from .support.captures import pcapng, raw_scap, scap_blocks
+from .support.data import CAPTURES, shared_file
 
 # What libscap's own test suite recorded in each capture (block counts by family).
 EXPECTED = {
@@ -25,19 +26,6 @@ EXPECTED = {
     "raw.scap": (None, {"event": 1536, "fd_list": 54}),
     "test_ipv6_client.scap": ("gzip", {"event": 326, "fd_list": 58}),
 }
-
-
-def _raw_scap() -> bytes:
-    return shared_file("scap", "raw.scap").read_bytes()
-
-
-def _blocks(data: bytes):
-    """(offset, type, length) of every block of an uncompressed capture."""
-    offset = 0
-    while offset < len(data):
-        btype, length = struct.unpack_from("<II", data, offset)
-        yield offset, btype, length
-        offset += length
 
 
 def _scap_error(data: bytes, **kwargs) -> FormatError:
@@ -89,15 +77,15 @@ def test_capture_fed_in_tiny_pieces_gives_the_same_answer():
 
 
 def test_gzip_wrapping_is_recognised_by_content_not_name():
-    raw = _raw_scap()
+    raw = raw_scap()
     info = inspect(io.BytesIO(gzip.compress(raw)))
     assert (info.format, info.compression) == ("scap", "gzip")
     assert info.details["decompressed_size"] == len(raw)
 
 
 def test_a_large_block_is_skipped_not_buffered():
-    raw = _raw_scap()
-    machine = next(b for b in _blocks(raw) if b[1] == 0x201)
+    raw = raw_scap()
+    machine = next(b for b in scap_blocks(raw) if b[1] == 0x201)
     body = 8 << 20
     big = struct.pack("<II", 0x203, body + 12) + b"\0" * body + struct.pack("<I", body + 12)
     end = machine[0] + machine[2]
@@ -114,8 +102,8 @@ def test_a_large_block_is_skipped_not_buffered():
 
 
 def test_truncated_capture_is_refused_naming_the_block():
-    raw = _raw_scap()
-    last_offset, _, _ = list(_blocks(raw))[-1]
+    raw = raw_scap()
+    last_offset, _, _ = list(scap_blocks(raw))[-1]
     error = _scap_error(raw[:-10])
     assert "truncated" in error.reason
     assert f"block at offset {last_offset}" in error.reason
@@ -129,8 +117,8 @@ def test_truncated_gzip_capture_is_refused():
 
 
 def test_bad_trailing_length_is_refused_with_its_offset():
-    raw = bytearray(_raw_scap())
-    offset, _, length = list(_blocks(bytes(raw)))[3]
+    raw = bytearray(raw_scap())
+    offset, _, length = list(scap_blocks(bytes(raw)))[3]
     struct.pack_into("<I", raw, offset + length - 4, length + 4)
     error = _scap_error(bytes(raw))
     assert f"trailing length {length + 4} differs from the leading length {length}" in error.reason
@@ -138,8 +126,8 @@ def test_bad_trailing_length_is_refused_with_its_offset():
 
 
 def test_length_not_a_multiple_of_four_is_refused():
-    raw = bytearray(_raw_scap())
-    offset, _, length = list(_blocks(bytes(raw)))[2]
+    raw = bytearray(raw_scap())
+    offset, _, length = list(scap_blocks(bytes(raw)))[2]
     struct.pack_into("<I", raw, offset + 4, length + 2)
     error = _scap_error(bytes(raw))
     assert "not a multiple of 4" in error.reason
@@ -147,14 +135,14 @@ def test_length_not_a_multiple_of_four_is_refused():
 
 
 def test_swapped_byte_order_magic_is_refused():
-    raw = _raw_scap()
+    raw = raw_scap()
     error = _scap_error(raw[:8] + b"\x1a\x2b\x3c\x4d" + raw[12:])
     assert "byte-swapped" in error.reason
     assert error.offset == 8
 
 
 def test_wrong_byte_order_magic_is_refused():
-    raw = _raw_scap()
+    raw = raw_scap()
     error = _scap_error(raw[:8] + b"\x00\x00\x00\x00" + raw[12:])
     assert "byte-order magic is 00 00 00 00" in error.reason
     assert error.offset == 8
@@ -162,7 +150,7 @@ def test_wrong_byte_order_magic_is_refused():
 
 @pytest.mark.parametrize(("major", "minor"), [(2, 0), (1, 3), (0, 1)])
 def test_unsupported_version_is_refused(major, minor):
-    raw = bytearray(_raw_scap())
+    raw = bytearray(raw_scap())
     struct.pack_into("<HH", raw, 12, major, minor)
     error = _scap_error(bytes(raw))
     assert f"version {major}.{minor} is not supported" in error.reason
@@ -171,32 +159,13 @@ def test_unsupported_version_is_refused(major, minor):
 
 @pytest.mark.parametrize("minor", [0, 1, 2])
 def test_minor_versions_zero_to_two_are_accepted(minor):
-    raw = bytearray(_raw_scap())
+    raw = bytearray(raw_scap())
     struct.pack_into("<H", raw, 14, minor)
     assert validate_scap(io.BytesIO(bytes(raw))).details["version"] == f"1.{minor}"
 
 
-def _block(btype: int, body: bytes, order="<") -> bytes:
-    body += b"\0" * (-len(body) % 4)
-    length = len(body) + 12
-    return struct.pack(order + "II", btype, length) + body + struct.pack(order + "I", length)
-
-
-def _pcapng(order="<") -> bytes:
-    bom = formats.BOM_LE if order == "<" else formats.BOM_BE
-    shb = _block(0x0A0D0D0A, bom[::1] + struct.pack(order + "HHq", 1, 0, -1), order)
-    if order == ">":  # the magic is a number written in the file's order
-        shb = shb[:8] + formats.BOM_BE + shb[12:]
-    idb = _block(0x1, struct.pack(order + "HHI", 1, 0, 65535), order)
-    packet = b"\x45" + b"\0" * 59
-    epb = _block(
-        0x6, struct.pack(order + "IIIII", 0, 0, 0, len(packet), len(packet)) + packet, order
-    )
-    return shb + idb + epb
-
-
 def test_pcapng_is_not_mistaken_for_scap():
-    data = _pcapng()
+    data = pcapng()
     info = inspect(io.BytesIO(data))
     assert info.format == "pcapng"
     assert info.details["block_counts"] == {
@@ -211,12 +180,12 @@ def test_pcapng_is_not_mistaken_for_scap():
 
 
 def test_big_endian_pcapng_is_pcapng():
-    info = inspect(io.BytesIO(_pcapng(">")))
+    info = inspect(io.BytesIO(pcapng(">")))
     assert (info.format, info.details["byte_order"]) == ("pcapng", "big")
 
 
 def test_unknown_second_block_is_refused():
-    raw = bytearray(_raw_scap())
+    raw = bytearray(raw_scap())
     struct.pack_into("<I", raw, 28, 0x999)
     error = _scap_error(bytes(raw))
     assert "second block has type 0x999" in error.reason
@@ -224,14 +193,14 @@ def test_unknown_second_block_is_refused():
 
 
 def test_capture_without_event_block_is_refused():
-    raw = _raw_scap()
-    first_event = next(off for off, btype, _ in _blocks(raw) if btype == 0x204)
+    raw = raw_scap()
+    first_event = next(off for off, btype, _ in scap_blocks(raw) if btype == 0x204)
     error = _scap_error(raw[:first_event])
     assert "no event block" in error.reason
 
 
 def test_section_header_alone_is_refused():
-    raw = _raw_scap()
+    raw = raw_scap()
     error = _scap_error(raw[:28])
     assert "no second block" in error.reason
 
@@ -247,7 +216,7 @@ def test_gzip_bomb_over_the_cap_is_refused_early():
 
 
 def test_gzip_bomb_wrapping_a_capture_is_refused_by_validate_scap():
-    raw = _raw_scap()
+    raw = raw_scap()
     body = 64 << 20  # one well-formed, enormous block of zeros: the walk alone would accept it
     big = struct.pack("<II", 0x203, body + 12) + b"\0" * body + struct.pack("<I", body + 12)
     error = _scap_error(gzip.compress(raw + big, compresslevel=1), max_decompressed=16 << 20)
@@ -420,12 +389,12 @@ def test_declared_kind_contradicted_by_content_names_the_reason(kind, content, w
 
 
 def test_pcapng_declared_as_scap_names_the_second_block():
-    reason = kind_mismatch("scap", inspect(io.BytesIO(_pcapng())))
+    reason = kind_mismatch("scap", inspect(io.BytesIO(pcapng())))
     assert "pcapng capture, not a scap capture" in reason
     assert "second block at offset 28" in reason
 
 
 def test_matching_kinds_pass():
-    assert kind_mismatch("pcap", inspect(io.BytesIO(_pcapng()))) is None
+    assert kind_mismatch("pcap", inspect(io.BytesIO(pcapng()))) is None
     assert kind_mismatch("other", inspect(io.BytesIO(b"\x00\x01"))) is None
-    assert kind_mismatch("scap", validate_scap(io.BytesIO(_raw_scap()))) is None
+    assert kind_mismatch("scap", validate_scap(io.BytesIO(raw_scap()))) is None

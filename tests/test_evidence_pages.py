@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from evidence import services
 from evidence.models import CustodyTransfer, Evidence
 
-from .shared_data import shared_file
+from .support.data import shared_file
 
 NOW = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # 09:00 EST, the Monday after DST ended
 

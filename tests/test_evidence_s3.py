@@ -17,7 +17,7 @@ from evidence.errors import TooLarge
 from evidence.models import Evidence
 from evidence.storage import MIB, s3_storage_options
 
-from .shared_data import shared_file
+from .support.data import shared_file
 
 BUCKET = "docket-evidence-test"
 

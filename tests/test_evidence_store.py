@@ -30,7 +30,8 @@ from evidence.models import (
 )
 from incidents.services import auditor_grant
 
-from .shared_data import shared_file
+from .support.captures import pcapng
+from .support.data import shared_file
 
 
 @pytest.fixture(autouse=True)
@@ -139,9 +140,7 @@ def test_raw_upload_is_read_as_a_stream_not_a_body(api, carol, incident, setting
 
 
 def test_pcapng_declared_as_scap_is_refused_and_leaves_nothing(api, alice, incident, media):
-    from .test_evidence_formats import _pcapng
-
-    response = _raw(api(alice), incident, _pcapng(), filename="x.scap", kind="scap")
+    response = _raw(api(alice), incident, pcapng(), filename="x.scap", kind="scap")
     assert response.status_code == 400
     assert "pcapng" in response.json()["detail"]
     assert "second block at offset 28" in response.json()["detail"]

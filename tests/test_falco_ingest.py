@@ -26,7 +26,7 @@ from incidents import falco
 from incidents.ingest import candidate_attach, candidate_dismiss, candidate_promote
 from incidents.models import CandidateStatus, Detection, IncidentCandidate, IncidentEvent
 
-from .test_falco_normalise import POD, TIME, TIME_NS, rule_alert
+from .support.alerts import POD, TIME, TIME_NS, rule_alert
 
 URL = "/api/v1/ingest/falco"
 T0 = datetime(2023, 5, 25, 13, 44, 5, tzinfo=UTC)

@@ -1,103 +1,18 @@
 """Normalising Falco alerts (``incidents.falco``, pure Python): payloads are built from the real
 rules in ``../shared/data/falco/*.yaml`` — their priority, tags and output format — rendered the
-way Falco renders them with ``json_output: true``."""
+way Falco renders them with ``json_output: true`` (``tests.support.alerts``)."""
 
 from __future__ import annotations
 
 import json
 import re
 from datetime import UTC, datetime
-from functools import cache
 
 import pytest
-import yaml
 
 from incidents import falco
 
-from .shared_data import shared_file
-
-RULE_FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
-
-TIME = "2023-05-25T13:44:05.478445995Z"
-TIME_NS = 1685022245478445995
-
-# Values for the fields the rules' output formats name; others get "<field>-value".
-SAMPLE_FIELDS = {
-    "evt.type": "unlinkat",
-    "user.name": "root",
-    "user.uid": 0,
-    "user.loginuid": -1,
-    "proc.name": "bash",
-    "proc.exepath": "/bin/bash",
-    "proc.pname": "sshd",
-    "proc.cmdline": "bash -c rm -f /root/.bash_history",
-    "proc.tty": 34816,
-    "proc.pid": 4242,
-    "fd.name": "/root/.bash_history",
-    "evt.arg.flags": "EXE_WRITABLE",
-}
-
-
-@cache
-def _load_rules() -> dict[str, dict]:
-    rules = {}
-    for name in RULE_FILES:
-        for doc in yaml.safe_load(shared_file("falco", name).read_text()):
-            if isinstance(doc, dict) and "rule" in doc and "output" in doc:
-                rules[doc["rule"]] = doc
-    return rules
-
-
-def falco_rule(name: str) -> dict:
-    return _load_rules()[name]
-
-
-def rule_alert(
-    name: str,
-    *,
-    time: str = TIME,
-    hostname: str = "web-01.store.fta.gov",
-    container: dict | None = None,
-    fields: dict | None = None,
-) -> dict:
-    """An alert as Falco emits it for rule ``name``: priority and tags from the rule file,
-    ``output_fields`` with a value for every field of its output format (plus the container
-    and Kubernetes fields Falco appends), ``output`` rendered from the format."""
-    rule = falco_rule(name)
-    output_fields = {}
-    for field in re.findall(r"%([a-zA-Z0-9_.]+(?:\[[^\]]*\])?)", rule["output"]):
-        output_fields[field] = SAMPLE_FIELDS.get(field, f"{field}-value")
-    if container is not None:
-        output_fields.update(container)
-    output_fields.update(fields or {})
-    output_fields["evt.time"] = falco.parse_time(time)[1]
-    priority = str(rule["priority"]).strip().capitalize()
-
-    def value(m):
-        return str(output_fields.get(m.group(1), "<NA>"))
-
-    text = re.sub(r"%([a-zA-Z0-9_.]+(?:\[[^\]]*\])?)", value, " ".join(rule["output"].split()))
-    clock = time[11:29] if len(time) > 20 else time[11:19]
-    return {
-        "hostname": hostname,
-        "output": f"{clock}: {priority} {text}",
-        "priority": priority,
-        "rule": rule["rule"],
-        "source": "syscall",
-        "tags": list(rule["tags"]),
-        "time": time,
-        "output_fields": output_fields,
-    }
-
-
-POD = {
-    "container.id": "ee97d9c4186f",
-    "container.image.repository": "registry.fta.gov/store/frontend",
-    "container.image.tag": "1.4.2",
-    "k8s.ns.name": "store",
-    "k8s.pod.name": "frontend-7d9c-xk2lp",
-}
-
+from .support.alerts import POD, TIME, TIME_NS, falco_rule, falco_rules, rule_alert
 
 # --- priority ---------------------------------------------------------------------------------
 
@@ -125,7 +40,7 @@ def test_unknown_priorities_are_none(given):
 
 
 def test_rule_files_priorities_all_normalise():
-    for rule in _load_rules().values():
+    for rule in falco_rules().values():
         assert falco.normalise_priority(str(rule["priority"]).strip()), rule["rule"]
 
 
@@ -222,7 +137,7 @@ def test_tag_patterns_beyond_the_shipped_rules():
 
 
 def test_every_mitre_tag_of_the_rule_files_maps_to_a_known_tactic():
-    for rule in _load_rules().values():
+    for rule in falco_rules().values():
         tactics = falco.map_tags(rule.get("tags", [])).mitre_tactics
         for tag in rule.get("tags", []):
             if tag.startswith("mitre_"):

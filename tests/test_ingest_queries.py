@@ -18,7 +18,7 @@ from incidents.api.ingest import _lookup
 from incidents.ingest import agency_selectors
 from incidents.models import Detection
 
-from .test_falco_normalise import POD, rule_alert
+from .support.alerts import POD, rule_alert
 
 URL = "/api/v1/ingest/falco"
 T0 = datetime(2026, 11, 2, 14, 0, 0, tzinfo=UTC)

@@ -23,7 +23,7 @@ from reporting.models import Obligation, ReminderDispatch
 from reporting.reminders import latest_threshold, send_due_reminders
 from reporting.services import obligation_waive, submission_record
 
-from .factories import UserFactory
+from .support.factories import UserFactory
 
 H = timedelta(hours=1)
 DAY = timedelta(days=1)

@@ -4,7 +4,7 @@ the Falco endpoint), storage, redelivery, grouping, isolation, and ``ingest_sysd
 
 Policy events are built as Sysdig Secure sends them for Falco rules: rule name, tags and
 output fields from the real rules in ``../shared/data/falco/falco_rules.yaml``
-(``tests.test_falco_normalise.rule_alert``), severity the rule's priority as a syslog level."""
+(``tests.support.alerts``), severity the rule's priority as a syslog level."""
 
 from __future__ import annotations
 
@@ -22,116 +22,9 @@ from accounts.models import IngestToken
 from incidents import falco, sysdig
 from incidents.models import CommandRecord, Detection, IncidentCandidate
 
-from .test_falco_normalise import rule_alert
+from .support.alerts import CONTAINER, T0_NS, command_record, policy_event, rule_alert
 
 URL = "/api/v1/ingest/sysdig"
-T0_NS = 1685022245478445995  # 2023-05-25T13:44:05.478445995Z
-CONTAINER = "ee97d9c4186f"
-LABELS = {
-    "host.hostName": "ip-10-0-1-17.ec2.internal",
-    "container.name": "k8s_frontend_frontend-7d9c-xk2lp_store",
-    "container.image.repo": "registry.fta.gov/store/frontend",
-    "container.image.tag": "1.4.2",
-    "kubernetes.cluster.name": "fta-prod",
-    "kubernetes.namespace.name": "store",
-    "kubernetes.pod.name": "frontend-7d9c-xk2lp",
-    "kubernetes.deployment.name": "frontend",
-}
-
-
-def policy_event(
-    rule: str = "Clear Log Activities",
-    *,
-    ts: int = T0_NS,
-    event_id: str = "17b2e6a4b3c4d8e0f1a2b3c4d5e6f7a8",
-    policy: str = "FTA runtime policy: tampering",
-    labels: dict | None = None,
-    container: str = CONTAINER,
-    **extra,
-) -> dict:
-    """A runtime policy event as Sysdig Secure's event forwarder sends it for Falco rule
-    ``rule``: tags and output fields from the rule file, severity its priority's syslog level,
-    a capture action of 5 s before and 15 s after."""
-    alert = rule_alert(rule, time=falco.format_ns(ts), hostname=LABELS["host.hostName"])
-    fields = {k: v for k, v in alert["output_fields"].items() if k != "evt.time"}
-    fields["container.id"] = container
-    event = {
-        "id": event_id,
-        "type": "policy",
-        "timestamp": ts,
-        "originator": "policy",
-        "category": "runtime",
-        "source": "syscall",
-        "name": policy,
-        "description": "Tampering with logs and shell history",
-        "severity": falco.PRIORITIES.index(alert["priority"]),
-        "agentId": 1203944,
-        "containerId": container,
-        "machineId": "0a:1b:2c:3d:4e:5f",
-        "content": {
-            "policyId": 10032178,
-            "baselineId": "",
-            "ruleName": alert["rule"],
-            "ruleType": 6,
-            "ruleTags": alert["tags"],
-            "output": alert["output"].split(": ", 1)[1],
-            "fields": fields,
-            "falsePositive": False,
-            "policyOrigin": "Secure UI",
-            "policyNotificationChannelIds": [],
-        },
-        "labels": dict(LABELS if labels is None else labels),
-        "actions": [
-            {
-                "type": "POLICY_ACTION_CAPTURE",
-                "successful": True,
-                "token": "5c3cf1d6-2f3b-4f4e-9d3e-7e0a6f1c2b9d",
-                "beforeEventNs": 5_000_000_000,
-                "afterEventNs": 15_000_000_000,
-            }
-        ],
-    }
-    event.update(extra)
-    return event
-
-
-def command_record(
-    cmdline: str = "bash -c rm -f /root/.bash_history",
-    *,
-    ts: int = T0_NS - 2_000_000_000,
-    pid: int = 4242,
-    ppid: int = 4200,
-    comm: str = "bash",
-    pcomm: str = "bash",
-    labels: dict | None = None,
-    container: str = CONTAINER,
-    **extra,
-) -> dict:
-    """An activity-audit command record as Sysdig Secure's API returns it."""
-    record = {
-        "id": f"cmd-{ts}-{pid}",
-        "type": "command",
-        "timestamp": ts,
-        "containerId": container,
-        "cmdline": cmdline,
-        "comm": comm,
-        "pcomm": pcomm,
-        "pid": pid,
-        "ppid": ppid,
-        "uid": 0,
-        "username": "root",
-        "cwd": "/root",
-        "loginShellId": 4200,
-        "loginShellDistance": 1,
-        "hostname": LABELS["host.hostName"],
-        "tty": 34816,
-        "userLoginUid": -1,
-        "userLoginName": "",
-        "procExepath": f"/bin/{comm}",
-        "labels": dict(LABELS if labels is None else labels),
-    }
-    record.update(extra)
-    return record
 
 
 @pytest.fixture

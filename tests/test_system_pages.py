@@ -28,8 +28,8 @@ from compliance.models import (
 )
 from compliance.services import assessment_record
 
-from .factories import SystemFactory
-from .test_compliance_asof import make_framework
+from .support.compliance import make_framework
+from .support.factories import SystemFactory
 
 S = AssessmentStatus
 MARCH = datetime(2026, 3, 1, 12, tzinfo=UTC)

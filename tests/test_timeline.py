@@ -17,9 +17,9 @@ from incidents.ingest import candidate_promote, detections_group, sysdig_store
 from incidents.models import AuditorGrant, IncidentCandidate
 from incidents.timeline import incident_timeline, local_time
 
-from .shared_data import shared_file
-from .test_captures import needs_sysdig
-from .test_sysdig_ingest import CONTAINER, LABELS, T0_NS, command_record, policy_event
+from .support.alerts import CONTAINER, LABELS, T0_NS, command_record, policy_event
+from .support.captures import needs_sysdig
+from .support.data import shared_file
 
 NOW = datetime(2023, 5, 25, 15, 0, tzinfo=UTC)
 CURL_NS = 1534527348514632619

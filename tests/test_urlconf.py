@@ -64,7 +64,7 @@ def test_no_view_is_reachable_without_sign_in(client, db, route):
 @pytest.fixture
 def stranger(db):
     """Signed in, but holding no role in any agency."""
-    from .factories import UserFactory
+    from .support.factories import UserFactory
 
     return UserFactory(username="stranger")
 

@@ -23,8 +23,8 @@ from incidents.services import auditor_grant, determination_record, incident_tra
 from reporting.models import Obligation
 from reporting.services import submission_record
 
-from ..test_falco_normalise import POD, rule_alert
-from .conftest import SERIOUS, WIDTHS, describe_violations, run_axe
+from ..support.alerts import POD, rule_alert
+from ..support.browser import SERIOUS, WIDTHS, describe_violations, run_axe
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -130,7 +130,7 @@ def _ev(world):
     from evidence.models import Evidence
     from evidence.services import evidence_upload, transfer_offer
 
-    from ..shared_data import shared_file
+    from ..support.data import shared_file
 
     existing = Evidence.objects.filter(incident=world.major).first()
     if existing is not None:

@@ -1,11 +1,20 @@
-"""factory_boy factories. Incidents are opened through the service, as users open them."""
+"""factory_boy factories and the persona builder.
+
+They build through the services where one exists: agencies through ``agency_create`` (which
+adopts the default rule set), roles through ``membership_grant``; incidents are opened with
+``incident_open`` (the ``open_incident`` fixture), as users open them. Users and systems have
+no creating service (systems come in through the inventory import), so their factories write
+the model. The personas themselves are the fixtures of ``tests/conftest.py``.
+"""
 
 import factory
 from django.contrib.auth import get_user_model
 
-from accounts.models import Agency
-from accounts.services import agency_create
+from accounts.models import Agency, Role
+from accounts.services import agency_create, membership_grant
 from compliance.models import ImpactLevel, InformationSystem
+
+PASSWORD = "correct horse battery"  # every factory-made user's
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -15,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.gov")
-    password = factory.django.Password("correct horse battery")
+    password = factory.django.Password(PASSWORD)
 
 
 class AgencyFactory(factory.django.DjangoModelFactory):
@@ -42,3 +51,13 @@ class SystemFactory(factory.django.DjangoModelFactory):
     confidentiality = ImpactLevel.MODERATE
     integrity = ImpactLevel.MODERATE
     availability = ImpactLevel.LOW
+
+
+def person(username, agency, *roles, systems=()):
+    """A user ``username`` holding ``roles`` in ``agency``; ``systems`` are the ISSO's."""
+    user = UserFactory(username=username)
+    for role in roles:
+        membership_grant(
+            user=user, agency=agency, role=role, systems=systems if role == Role.ISSO else ()
+        )
+    return user

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SCAP_DIR = DATA / "scap"
 CAPTURES = ("curl_google.scap", "curl_google_comments.scap", "raw.scap", "test_ipv6_client.scap")
 
