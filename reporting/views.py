@@ -309,7 +309,6 @@ def board(request):
         # "2026-03-10 11:00 EDT" and "(America/New_York)": the page may wrap between them.
         "now_parts": format_local(now, tz).rsplit(" ", 1),
         "agency": ctx.agency,
-        "can_submit": ctx.has_role(*services.SUBMITTERS),
     }
     partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
     template = "reporting/_board_results.html" if partial else "reporting/board.html"
