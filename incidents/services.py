@@ -362,6 +362,7 @@ def indicator_add(
     """Record an indicator of compromise (once per type and value)."""
     now = _now(now)
     require(ctx, "incident_indicator_add")
+    incident = lock_incident(ctx, incident)  # through the caller's scope, like every act
     indicator = Indicator(incident=incident, type=type, value=(value or "").strip(), note=note)
     _full_clean(indicator)
     if Indicator.objects.filter(incident=incident, type=type, value=indicator.value).exists():
