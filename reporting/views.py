@@ -358,6 +358,7 @@ def _obligation_action(request, pk, *, action, form_class, failure, perform):
     success message. A refusal shows the form again with the service's reason on its field."""
     ctx, page = _context_or_page(request)
     if page is not None:
+        page.status_code = 403  # no agency context: nothing of any obligation is reachable
         return page
     ob = _scoped_obligation(ctx, pk)
     if request.method != "POST":
