@@ -41,6 +41,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .context import AgencyContext, AgencyContextError, get_context
 from .models import Agency, IngestToken, Membership, Role
+from .permissions import ACTS
 from .scoping import scope
 from .services import membership_grant
 
@@ -59,7 +60,7 @@ def admin_context(request) -> AgencyContext | None:
         ctx = get_context(request)
     except AgencyContextError:
         return None
-    if not ctx.has_role(Role.AGENCY_ADMIN) or ctx.has_role(Role.AUDITOR):
+    if not ctx.may("admin_use"):
         return None
     return ctx
 
@@ -67,7 +68,7 @@ def admin_context(request) -> AgencyContext | None:
 def _require_context(request) -> AgencyContext:
     ctx = admin_context(request)
     if ctx is None:
-        raise PermissionDenied("Only an agency administrator may use the administration.")
+        raise PermissionDenied(ACTS["admin_use"].message)
     return ctx
 
 

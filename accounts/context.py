@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .models import Agency, Membership, Role
+from .permissions import may as _may
 
 HEADER = "HTTP_X_DOCKET_AGENCY"
 SESSION_KEY = "docket_agency_id"
@@ -45,6 +46,11 @@ class AgencyContext:
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+    def may(self, act: str, *, system=None) -> bool:
+        """Whether this context may do ``act`` (``accounts.permissions.ACTS``), on ``system``
+        for an act that holds for some roles only on their assigned systems."""
+        return _may(self, act, system=system)
 
     @property
     def sees_whole_agency(self) -> bool:

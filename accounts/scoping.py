@@ -15,6 +15,9 @@ declarations select:
   ISSO's assigned systems, and for an auditor the systems affected by the incidents it was
   granted. ``from_incident_path`` (optional) is the record's link to the incident it was made
   from: an auditor reads such a record only if it sees that incident too.
+- ``shared_when_agency_null`` — reference data (frameworks, controls, crosswalks): rows of no
+  agency are read by everyone; the agency's own (licensed catalogs) by its members, except an
+  auditor holding no grant.
 - ``grant_path`` — the row is read agency-wide by those who handle the agency's incidents (the
   system inventory, which ISSOs name when they open incidents; the triage queue), but an
   auditor reaches it only through its grants: the path to the incident(s) it leads to.
@@ -140,7 +143,12 @@ def scope(queryset: QuerySet, ctx: AgencyContext) -> QuerySet:
         return queryset.filter(_compliance_record_filter(ctx, model))
     q = Q(**{agency_path: ctx.agency})
     if getattr(model, "shared_when_agency_null", False):
-        q |= Q(**{f"{agency_path}__isnull": True})
+        shared = Q(**{f"{agency_path}__isnull": True})
+        # The agency's licensed catalogs: an auditor reads them once a grant gives it systems
+        # assessed against them; reference catalogs (no agency) are read by everyone.
+        if _through_grants_only(ctx) and not _granted_incidents(ctx).exists():
+            return queryset.filter(shared)
+        q |= shared
     grant_path = getattr(model, "grant_path", None)
     if grant_path is not None and _through_grants_only(ctx):
         if ctx.has_role(Role.AUDITOR):

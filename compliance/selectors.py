@@ -191,9 +191,7 @@ def may_record_assessments(ctx: AgencyContext, system: InformationSystem) -> boo
     """Who writes a system's compliance records (assessments, risk assessments, POA&M): a
     compliance officer, or an ISSO of that system. The services refuse others; pages use it to
     show or hide their forms."""
-    return ctx.has_role(Role.COMPLIANCE_OFFICER) or (
-        ctx.has_role(Role.ISSO) and system.pk in ctx.isso_system_ids
-    )
+    return ctx.may("system_record", system=system)
 
 
 def with_issos(queryset: QuerySet[InformationSystem], ctx: AgencyContext) -> QuerySet:

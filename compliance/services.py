@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.context import AgencyContext, context_for
 from accounts.models import Membership, Role
+from accounts.permissions import require
 from accounts.scoping import scope
 from core.errors import InvalidInput, NotFound, NotPermitted
 from core.time import parse_instant
@@ -343,10 +344,7 @@ def _assessment_build(
     """``assessment_record``'s rules on a system and control already found in scope: the
     unsaved assessment, or ``InvalidInput``/``NotPermitted``. ``members``: the agency's member
     ids, when the caller checks many rows (a bulk import) and has read them once."""
-    if not selectors.may_record_assessments(ctx, system):
-        raise NotPermitted(
-            "Only a compliance officer, or an ISSO of this system, may record its assessments."
-        )
+    require(ctx, "system_record", system=system, doing="record its assessments")
     if assessed_at is None or timezone.is_naive(assessed_at):
         raise InvalidInput("assessed_at needs a date, time and time zone.", field="assessed_at")
     if assessed_at > now:
@@ -402,7 +400,6 @@ SHIPPED_FRAMEWORKS = (
     "pci-dss-v4.0.yaml",
 )
 SHIPPED_CROSSWALK = "crosswalk-docket.yaml"
-IMPORTER_ROLES = (Role.COMPLIANCE_OFFICER, Role.AGENCY_ADMIN)
 
 
 @dataclass
@@ -469,8 +466,7 @@ def _importing_agency(ctx: AgencyContext | None, agency):
     agency administrator there) or, from a command, the one named (``None``: reference data)."""
     if ctx is None:
         return agency
-    if not ctx.has_role(*IMPORTER_ROLES):
-        raise NotPermitted("Only a compliance officer or an agency administrator may import.")
+    require(ctx, "compliance_import")
     return ctx.agency
 
 

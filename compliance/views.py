@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
 from accounts.pages import agency_view, forbidden_page
 from core.errors import DocketError, InvalidInput, NotFound, NotPermitted
 from core.time import format_local, to_local_input
@@ -429,7 +428,7 @@ def control_history(request, ctx, acronym, control_pk):
 def _may_import(ctx) -> bool:
     """Whether any import is open to ``ctx``: frameworks, crosswalks and the inventory for the
     importer roles, assessments also for ISSOs (of their own systems, row by row)."""
-    return ctx.has_role(*services.IMPORTER_ROLES, Role.ISSO)
+    return ctx.may("compliance_import") or ctx.may("system_record")
 
 
 def _run_import(ctx, data):

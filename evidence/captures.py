@@ -31,8 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext
-from accounts.models import Role
-from accounts.permissions import require_roles
+from accounts.permissions import require
 from accounts.scoping import scope
 from core.errors import InvalidInput, NotFound
 from core.events import EvidenceStored, Phase, subscribe
@@ -45,7 +44,6 @@ from .services import custody_append, hash_stored, open_stored, record_failed_ve
 
 log = logging.getLogger(__name__)
 
-REQUESTERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
 SCAP = "scap"
 
 
@@ -109,7 +107,7 @@ def capture_commands_request(
     """Run the extraction again for an item the caller sees (ISSOs, compliance officers), in
     Celery once the caller's transaction commits."""
     now = now or timezone.now()
-    require_roles(ctx, REQUESTERS, "extract the commands of a capture")
+    require(ctx, "evidence_extract_commands")
     found = scope(Evidence.objects.all(), ctx).filter(pk=evidence.pk).first()
     if found is None:
         raise NotFound("No such evidence.")

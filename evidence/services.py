@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.context import AgencyContext, AgencyContextError, context_for
 from accounts.models import Membership, Role
+from accounts.permissions import require
 from accounts.scoping import members_who_see, scope
 from core import ledger
 from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -43,7 +44,6 @@ from .models import Action, CustodyEntry, CustodyTransfer, Evidence, Kind, Trans
 
 logger = logging.getLogger(__name__)
 
-UPLOADERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
 DEFAULT_MAX_BYTES = 10 << 30
 CHUNK_SIZE = 1 << 20
 METADATA_FIELDS = (
@@ -77,12 +77,6 @@ def _max_decompressed() -> int:
 
 def _now(now: datetime | None) -> datetime:
     return now if now is not None else timezone.now()
-
-
-def _require_role(ctx: AgencyContext, roles, act: str) -> None:
-    if not ctx.has_role(*roles):
-        names = ", ".join(Role(r).label for r in roles)
-        raise NotPermitted(f"Only a {names} may {act}.")
 
 
 def clean_filename(name: str | None) -> str:
@@ -438,8 +432,6 @@ def evidence_open(
 
 # --- access, verification, export, withdrawal ----------------------------------------------
 
-WITHDRAWERS = (Role.APPROVING_OFFICIAL,)
-
 
 def _in_scope(ctx: AgencyContext, evidence: Evidence, *, lock: bool = False) -> Evidence:
     queryset = Evidence.objects.select_related("incident__agency", "uploaded_by")
@@ -528,8 +520,7 @@ def evidence_withdraw(
     """An approving official withdraws the item, with a reason: it keeps its file and ledger
     but is left out of new reports and evidence packages. Once only."""
     now = _now(now)
-    if not ctx.has_role(*WITHDRAWERS):
-        raise NotPermitted("Only an approving official may withdraw evidence.")
+    require(ctx, "evidence_withdraw")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("A reason for the withdrawal is required.", field="reason")
@@ -570,7 +561,7 @@ def custodian(evidence: Evidence):
 
 def may_offer_transfer(ctx: AgencyContext, evidence: Evidence, holder=None) -> bool:
     holder = holder if holder is not None else custodian(evidence)
-    return ctx.has_role(Role.AGENCY_ADMIN) or holder.pk == ctx.user.pk
+    return ctx.may("custody_transfer_any") or holder.pk == ctx.user.pk
 
 
 def transfer_candidates(ctx: AgencyContext, evidence: Evidence, holder=None) -> list:
@@ -699,7 +690,7 @@ def transfer_decline(
         offer = _pending(ctx, transfer)
         if offer.to_person_id == ctx.user.pk:
             offer.state = TransferState.DECLINED
-        elif offer.requested_by_id == ctx.user.pk or ctx.has_role(Role.AGENCY_ADMIN):
+        elif offer.requested_by_id == ctx.user.pk or ctx.may("custody_transfer_any"):
             offer.state = TransferState.CANCELLED
         else:
             raise NotPermitted(
@@ -972,7 +963,7 @@ def evidence_upload(
     declared kind the content contradicts is refused with the reason. Whatever goes wrong,
     nothing stays behind: no file, no row."""
     now = _now(now)
-    _require_role(ctx, UPLOADERS, "upload evidence")
+    require(ctx, "evidence_upload")
     filename = clean_filename(filename)
     if kind not in Kind.values:
         raise InvalidInput(

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
+from accounts.permissions import ACTS
 from accounts.scoping import scope
 from core.errors import DocketError, InvalidInput, NotFound
 from core.time import format_local
@@ -72,8 +72,8 @@ def incident_evidence(request, number):
 @with_context
 def _refuse_too_large(request, ctx, number, *, limit):
     incident = _incident(ctx, number)
-    if not ctx.has_role(*services.UPLOADERS):
-        return forbidden(request, "Only an ISSO or a compliance officer may upload evidence.")
+    if not ctx.may("evidence_upload"):
+        return forbidden(request, ACTS["evidence_upload"].message)
     form = UploadForm(tz=ctx.agency.tz)  # unbound (the body is not read), with one error
     form.full_clean()
     form.cleaned_data = {}
@@ -85,13 +85,13 @@ def _refuse_too_large(request, ctx, number, *, limit):
 @with_context
 def _incident_evidence(request, ctx, number):
     incident = _incident(ctx, number)
-    may_upload = ctx.has_role(*services.UPLOADERS)
+    may_upload = ctx.may("evidence_upload")
     tz = ctx.agency.tz
     status = 200
     form = None
     if request.method == "POST":
         if not may_upload:
-            return forbidden(request, "Only an ISSO or a compliance officer may upload evidence.")
+            return forbidden(request, ACTS["evidence_upload"].message)
         form = UploadForm(request.POST, request.FILES, tz=tz)
         if form.is_valid():
             uploaded = form.cleaned_data["file"]
@@ -202,7 +202,7 @@ def _render_item(request, ctx, ev, *, status=200, action_error=None, forms=None)
         transfer_form = TransferForm(
             candidates=services.transfer_candidates(ctx, ev, holder), tz=tz
         )
-    may_withdraw = ctx.has_role(Role.APPROVING_OFFICIAL) and not ev.withdrawn
+    may_withdraw = ctx.may("evidence_withdraw") and not ev.withdrawn
     details = ev.format_details if isinstance(ev.format_details, dict) else {}
     return render(
         request,
@@ -238,7 +238,7 @@ def _render_item(request, ctx, ev, *, status=200, action_error=None, forms=None)
             "is_receiver": pending is not None and pending.to_person_id == ctx.user.pk,
             "may_cancel": pending is not None
             and pending.to_person_id != ctx.user.pk
-            and (pending.requested_by_id == ctx.user.pk or ctx.has_role(Role.AGENCY_ADMIN)),
+            and (pending.requested_by_id == ctx.user.pk or ctx.may("custody_transfer_any")),
             "transfer_form": transfer_form if may_offer else None,
             "withdraw_form": (forms.get("withdraw") or WithdrawForm(tz=tz))
             if may_withdraw
@@ -311,8 +311,8 @@ def evidence_item_verify(request, ctx, pk):
 def evidence_item_withdraw(request, ctx, pk):
     ev = _evidence(ctx, pk)
     form = WithdrawForm(request.POST, tz=ev.incident.agency.tz)
-    if not ctx.has_role(Role.APPROVING_OFFICIAL):
-        return forbidden(request, "Only an approving official may withdraw evidence.")
+    if not ctx.may("evidence_withdraw"):
+        return forbidden(request, ACTS["evidence_withdraw"].message)
     if not form.is_valid():
         return _render_item(request, ctx, ev, status=400, forms={"withdraw": form})
     return _action(

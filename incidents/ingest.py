@@ -25,7 +25,8 @@ from django.db.models import Min
 from django.utils import timezone
 
 from accounts.context import AgencyContext
-from accounts.models import Agency, IngestToken, Role
+from accounts.models import Agency, IngestToken
+from accounts.permissions import require
 from accounts.scoping import scope
 from compliance.models import InformationSystem
 from core.errors import Conflict, InvalidInput, NotFound
@@ -45,8 +46,6 @@ from .models import (
 from .services import lock_incident
 
 log = logging.getLogger(__name__)
-
-HANDLERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
 
 
 @dataclass
@@ -530,12 +529,6 @@ def _joinable(candidates, time: datetime, window: timedelta) -> IncidentCandidat
 # --- triage: promote, attach, dismiss ------------------------------------------------------
 
 
-def _require_handler(ctx: AgencyContext, act: str) -> None:
-    from .services import _require_role
-
-    _require_role(ctx, HANDLERS, act)
-
-
 def _lock_candidate(ctx: AgencyContext, candidate: IncidentCandidate) -> IncidentCandidate:
     locked = (
         scope(IncidentCandidate.objects.select_for_update(of=("self",)), ctx)
@@ -593,7 +586,7 @@ def candidate_promote(
     from .services import incident_open
 
     now = now or timezone.now()
-    _require_handler(ctx, "promote a candidate to an incident")
+    require(ctx, "candidate_handle", doing="promote a candidate to an incident")
     candidate = _lock_candidate(ctx, candidate)
     if not (title or "").strip():
         raise InvalidInput("An incident needs a title.", field="title")
@@ -629,7 +622,7 @@ def candidate_attach(
     dismissed). The candidate's system joins the incident's affected systems; the incident's
     log records both."""
     now = now or timezone.now()
-    _require_handler(ctx, "attach a candidate to an incident")
+    require(ctx, "candidate_handle", doing="attach a candidate to an incident")
     candidate = _lock_candidate(ctx, candidate)
     incident = lock_incident(ctx, incident)
     if incident.state in (State.CLOSED, State.DISMISSED):
@@ -655,7 +648,7 @@ def candidate_dismiss(
 ) -> IncidentCandidate:
     """Dismiss a candidate (a reason is required). Its detections stay, with the reason."""
     now = now or timezone.now()
-    _require_handler(ctx, "dismiss a candidate")
+    require(ctx, "candidate_handle", doing="dismiss a candidate")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Dismissing a candidate needs a reason.", field="reason")

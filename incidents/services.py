@@ -17,9 +17,10 @@ from django_fsm import TransitionNotAllowed, has_transition_perm
 
 from accounts.context import AgencyContext
 from accounts.models import Membership, Role
+from accounts.permissions import require
 from accounts.scoping import scope
 from compliance.models import InformationSystem
-from core.errors import Conflict, InvalidInput, NotPermitted
+from core.errors import Conflict, InvalidInput
 from core.events import (
     AdditionalInformationRecorded,
     DeterminationRecorded,
@@ -50,8 +51,6 @@ from .models import (
 from .models.event import EVENT_KIND_CHOICES
 from .selectors import current_determination
 
-OPENERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
-EDITORS = (Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL)
 TRANSITIONS = ("start_triage", "confirm", "contain", "eradicate", "recover", "close", "dismiss")
 
 # Fields a caller may set when opening or updating an incident.
@@ -79,12 +78,6 @@ EDITABLE_FIELDS = (
 
 def _now(now: datetime | None) -> datetime:
     return now if now is not None else timezone.now()
-
-
-def _require_role(ctx: AgencyContext, roles, act: str) -> None:
-    if not ctx.has_role(*roles):
-        names = ", ".join(Role(r).label for r in roles)
-        raise NotPermitted(f"Only a {names} may {act}.")
 
 
 def history_append(
@@ -190,7 +183,7 @@ def incident_open(
 
     Publishes ``IncidentOpened`` (reporting creates the obligations)."""
     now = _now(now)
-    _require_role(ctx, OPENERS, "open an incident")
+    require(ctx, "incident_open")
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown field(s): {', '.join(sorted(unknown))}.")
@@ -241,7 +234,7 @@ def incident_update(
     Publishes ``IncidentUpdated`` with the changed fields (reporting recomputes the clocks
     when identified-at moved)."""
     now = _now(now)
-    _require_role(ctx, EDITORS, "edit an incident")
+    require(ctx, "incident_edit")
     incident = lock_incident(ctx, incident)
     if incident.state in (State.CLOSED, State.DISMISSED):
         raise Conflict(f"{incident.number} is {incident.state}; it can no longer be edited.")
@@ -380,7 +373,8 @@ def indicator_add(
 ) -> Indicator:
     """Record an indicator of compromise (once per type and value)."""
     now = _now(now)
-    _require_role(ctx, EDITORS, "add indicators")
+    require(ctx, "incident_indicator_add")
+    incident = lock_incident(ctx, incident)  # through the caller's scope, like every act
     indicator = Indicator(incident=incident, type=type, value=(value or "").strip(), note=note)
     _full_clean(indicator)
     if Indicator.objects.filter(incident=incident, type=type, value=indicator.value).exists():
@@ -429,7 +423,7 @@ def determination_record(
 
     Publishes ``DeterminationRecorded`` (reporting recomputes the clocks)."""
     now = _now(now)
-    _require_role(ctx, (Role.APPROVING_OFFICIAL,), "decide whether an incident is major")
+    require(ctx, "incident_determine")
     incident = lock_incident(ctx, incident)
     if incident.state in (State.DISMISSED, State.CLOSED):
         raise Conflict(f"{incident.number} is {incident.state}; no determination can be recorded.")
@@ -532,7 +526,7 @@ def additional_information_record(
 
     Publishes ``AdditionalInformationRecorded`` (reporting starts the supplemental's clock)."""
     now = _now(now)
-    _require_role(ctx, EDITORS, "record additional information")
+    require(ctx, "incident_additional_information")
     incident = lock_incident(ctx, incident)
     recorded_at = recorded_at or now
     if recorded_at > now:
@@ -554,16 +548,13 @@ def additional_information_record(
     return info
 
 
-GRANTORS = (Role.AGENCY_ADMIN, Role.APPROVING_OFFICIAL)
-
-
 @transaction.atomic
 def auditor_grant(
     *, ctx: AgencyContext, incident: Incident, user, note: str = "", now: datetime | None = None
 ):
     """Let an auditor of the agency read ``incident``. Idempotent; logged on the incident."""
     now = _now(now)
-    _require_role(ctx, GRANTORS, "grant an auditor access")
+    require(ctx, "auditor_grant")
     incident = lock_incident(ctx, incident)
     if not Membership.objects.filter(user=user, agency=ctx.agency, role=Role.AUDITOR).exists():
         raise InvalidInput(f"{user} is not an auditor of {ctx.agency.abbreviation}.", field="user")
@@ -586,7 +577,7 @@ def auditor_grant(
 def auditor_revoke(*, ctx: AgencyContext, incident: Incident, user, now: datetime | None = None):
     """Withdraw an auditor's access to ``incident``; logged on the incident."""
     now = _now(now)
-    _require_role(ctx, GRANTORS, "revoke an auditor's access")
+    require(ctx, "auditor_revoke")
     incident = lock_incident(ctx, incident)
     deleted, _ = AuditorGrant.objects.filter(incident=incident, user=user).delete()
     if deleted:

@@ -1,7 +1,8 @@
 """Triage pages: the queue of open incident candidates and a candidate's detail, where an ISSO
 promotes it to an incident, attaches it to an existing one, or dismisses it with a reason.
-Only those who may (``ingest.HANDLERS``) are offered those forms; an auditor reads the
-candidates of the incidents granted to it (``scope()``), nothing else of the queue.
+Only those who may (``candidate_handle`` in ``accounts.permissions``) are offered those forms;
+an auditor reads the candidates of the incidents granted to it (``scope()``), nothing else of
+the queue.
 
 Like the incident pages: the agency context is resolved first, every query goes through
 ``scope()`` (a candidate outside the caller's agency is a 404), and every write is a service
@@ -55,8 +56,8 @@ def _top_rules(ctx, candidate_ids) -> dict[int, list[tuple[str, int]]]:
 
 
 def _may_triage(ctx) -> bool:
-    """Whether ``ctx`` may promote, attach or dismiss candidates (``ingest.HANDLERS``)."""
-    return ctx.has_role(*ingest.HANDLERS)
+    """Whether ``ctx`` may promote, attach or dismiss candidates."""
+    return ctx.may("candidate_handle")
 
 
 @with_context
@@ -94,7 +95,6 @@ def triage_queue(request, ctx):
             "page": page,
             "rows": rows,
             "unattributed": unattributed,
-            "may_triage": _may_triage(ctx),
             "tz_key": tz.key,
             "queue_url": page_url("triage-queue"),
         },
@@ -155,7 +155,6 @@ def _render(request, ctx, candidate, *, status=200, action=None, error=None, val
             "nav": "triage",
             "candidate": candidate,
             "is_open": is_open,
-            "may_triage": may_triage,
             "detections": [{"d": d, "time_local": format_local(d.time, tz)} for d in detections],
             "shown": len(detections),
             "first_local": format_local(candidate.first_seen, tz),

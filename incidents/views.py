@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
+from accounts.permissions import ACTS
 from accounts.scoping import scope
 from compliance.models import InformationSystem
 from core.errors import DocketError, InvalidInput, NotFound, NotPermitted
@@ -212,7 +212,6 @@ def incident_list(request, ctx):
             "columns": columns,
             "page_query": page_query,
             "page_links": _page_links(page),
-            "can_open": ctx.has_role(*services.OPENERS),
             "list_url": page_url("incident-list"),
             "tz_key": tz.key,
         },
@@ -294,8 +293,8 @@ def _render_detail(
         )
     current = next((d for d in determinations if d["current"]), None)
 
-    is_ao = ctx.has_role(Role.APPROVING_OFFICIAL)
-    may_submit = ctx.has_role(*services.EDITORS)
+    may_waive = ctx.may("obligation_waive")
+    may_submit = ctx.may("obligation_submit")
     obligations = []
     for ob in incident.obligations.all():
         status_ = Status(ob.status)
@@ -325,7 +324,7 @@ def _render_detail(
         }
         if is_open and may_submit:
             row["submit_form"] = SubmissionForm(obligation=ob, tz=tz)
-        if is_open and is_ao:
+        if is_open and may_waive:
             row["waive_form"] = WaiveForm(obligation=ob, tz=tz)
         obligations.append(row)
 
@@ -344,11 +343,10 @@ def _render_detail(
         {"name": t, "label": TRANSITION_LABELS.get(t, t)}
         for t in services.allowed_transitions(ctx, incident)
     ]
-    editable = ctx.has_role(*services.EDITORS) and incident.state not in (
-        State.CLOSED,
-        State.DISMISSED,
-    )
-    if info_form is None and editable:
+    open_ = incident.state not in (State.CLOSED, State.DISMISSED)
+    editable = ctx.may("incident_edit") and open_
+    may_inform = ctx.may("incident_additional_information") and open_
+    if info_form is None and may_inform:
         info_form = AdditionalInformationForm(auto_id="info-%s")
     return render(
         request,
@@ -377,10 +375,10 @@ def _render_detail(
             "transitions": transitions,
             "action_error": action_error,
             "dismiss_error": dismiss_error,
-            "info_form": info_form if editable else None,
+            "info_form": info_form if may_inform else None,
             "can_edit": editable,
-            "can_determine": is_ao and incident.state not in (State.CLOSED, State.DISMISSED),
-            "is_ao": is_ao,
+            "can_determine": ctx.may("incident_determine")
+            and incident.state not in (State.CLOSED, State.DISMISSED),
             "identified_local": format_local(incident.identified_at, tz),
             "dismissed": incident.state == State.DISMISSED,
         },
@@ -445,8 +443,8 @@ def incident_additional_information(request, ctx, number):
 
 @with_context
 def incident_create(request, ctx):
-    if not ctx.has_role(*services.OPENERS):
-        return forbidden(request, "Only an ISSO or a compliance officer may open an incident.")
+    if not ctx.may("incident_open"):
+        return forbidden(request, ACTS["incident_open"].message)
     tz = ctx.agency.tz
     if request.method == "POST":
         form = IncidentForm(request.POST, ctx=ctx)
@@ -482,10 +480,8 @@ def incident_edit(request, ctx, number):
     incident = visible_incident(
         ctx, number, Incident.objects.prefetch_related("systems", "related")
     )
-    if not ctx.has_role(*services.EDITORS):
-        return forbidden(
-            request, "Only an ISSO, compliance officer or approving official may edit."
-        )
+    if not ctx.may("incident_edit"):
+        return forbidden(request, ACTS["incident_edit"].message)
     if incident.state in (State.CLOSED, State.DISMISSED):
         messages.error(
             request, f"{incident.number} is {incident.state}; it can no longer be edited."
@@ -535,10 +531,8 @@ def incident_edit(request, ctx, number):
 @with_context
 def incident_determine(request, ctx, number):
     incident = visible_incident(ctx, number, Incident.objects.select_related("ruleset", "agency"))
-    if not ctx.has_role(Role.APPROVING_OFFICIAL):
-        return forbidden(
-            request, "Only an approving official may decide whether an incident is major."
-        )
+    if not ctx.may("incident_determine"):
+        return forbidden(request, ACTS["incident_determine"].message)
     tz = ctx.agency.tz
     categories = (incident.ruleset.major_criteria or {}).get("harm_categories", [])
     preview = request.method == "POST" and "preview" in request.POST

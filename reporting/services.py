@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext
-from accounts.models import Role
-from core.errors import Conflict, InvalidInput, NotPermitted
+from accounts.permissions import require
+from core.errors import Conflict, InvalidInput
 from core.time import format_local
 from incidents.models import State
 from incidents.selectors import current_determination
@@ -28,8 +28,6 @@ from .models import (
     RuleSetAdoption,
     Submission,
 )
-
-SUBMITTERS = (Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL)
 
 
 def _offsets(incident) -> dict:
@@ -258,10 +256,7 @@ def submission_record(
     """Record that a report went out. The first submission meets the obligation (on time when
     ``submitted_at`` ≤ due, to the microsecond) and freezes it; later ones are kept as well."""
     now = now or timezone.now()
-    if not ctx.has_role(*SUBMITTERS):
-        raise NotPermitted(
-            "Only an ISSO, compliance officer or approving official may record a submission."
-        )
+    require(ctx, "obligation_submit")
     ob = _lock_obligation(ctx, obligation)
     submitted_at = submitted_at or now
     if submitted_at > now:
@@ -322,8 +317,7 @@ def obligation_waive(
 ) -> Obligation:
     """An approving official excuses an open obligation, with a reason."""
     now = now or timezone.now()
-    if not ctx.has_role(Role.APPROVING_OFFICIAL):
-        raise NotPermitted("Only an approving official may waive a reporting obligation.")
+    require(ctx, "obligation_waive")
     ob = _lock_obligation(ctx, obligation)
     if not (reason or "").strip():
         raise InvalidInput("Waiving an obligation needs a reason.", field="reason")

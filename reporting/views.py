@@ -315,7 +315,6 @@ def board(request):
         # "2026-03-10 11:00 EDT" and "(America/New_York)": the page may wrap between them.
         "now_parts": format_local(now, tz).rsplit(" ", 1),
         "agency": ctx.agency,
-        "can_submit": ctx.has_role(*services.SUBMITTERS),
     }
     partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
     template = "reporting/_board_results.html" if partial else "reporting/board.html"
@@ -383,6 +382,7 @@ def _obligation_action(request, pk, *, action, form_class, failure, perform):
     its field, keeping ``next``."""
     ctx, page = _context_or_page(request)
     if page is not None:
+        page.status_code = 403  # no agency context: nothing of any obligation is reachable
         return page
     ob = _scoped_obligation(ctx, pk)
     if request.method != "POST":

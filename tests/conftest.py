@@ -1,10 +1,12 @@
 """Personas (healthchecks style): two agencies and one person per role.
 
-Agency A (FTA, America/New_York): alice the ISSO of system FTA-WEB, carol the compliance
-officer, olivia the approving official, audrey the auditor (who reads only through the
-incidents granted to her: ``audit_grant``), adam the agency administrator.
+Agency A (FTA, America/New_York): alice the ISSO of system FTA-WEB, ivan the ISSO of FTA-HR
+only (an ISSO not assigned to FTA-WEB), carol the compliance officer, olivia the approving
+official, audrey the auditor (who reads only through the incidents granted to her:
+``audit_grant``), adam the agency administrator.
 Agency B (OTA, America/Los_Angeles): bob, ISSO, compliance officer and approving official
-there: the outsider. Every persona signs in with ``support.factories.PASSWORD``.
+there: the outsider.
+Every persona signs in with ``support.factories.PASSWORD``.
 
 The builders these fixtures use, and everything else the tests share, are in ``tests/support``.
 """
@@ -81,6 +83,12 @@ def b_system(agency_b):
 @pytest.fixture
 def alice(agency_a, web_system):
     return person("alice", agency_a, Role.ISSO, systems=[web_system])
+
+
+@pytest.fixture
+def ivan(agency_a, hr_system):
+    """An ISSO of agency A assigned to FTA-HR only: not to FTA-WEB."""
+    return person("ivan", agency_a, Role.ISSO, systems=[hr_system])
 
 
 @pytest.fixture

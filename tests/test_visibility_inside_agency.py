@@ -448,3 +448,28 @@ def test_the_compliance_officer_still_reads_everything(api, carol, world):
     assert client.get("/api/v1/risk-assessments/").json()["count"] == 2
     assert client.get("/api/v1/systems/").json()["count"] == 2
     assert client.get("/api/v1/assessments/").json()["count"] == ControlAssessment.objects.count()
+
+
+def test_an_auditor_reads_the_agencys_licensed_catalog_only_through_a_grant(
+    api, audrey, agency_a, web_system, audit_grant
+):
+    """Found by the route walk: an auditor with no grant listed the frameworks agency A
+    imported under its licence. A reference catalog (no agency) stays readable."""
+    from compliance.models import Control, Framework
+
+    licensed = Framework.objects.create(agency=agency_a, name="Licensed Standard", version="1")
+    Control.objects.create(framework=licensed, identifier="LS-1", title="x", sort_key="1")
+    reference = Framework.objects.create(agency=None, name="Open Reference", version="1")
+    client = api(audrey)
+
+    def names():
+        body = client.get("/api/v1/frameworks/").json()
+        rows = body["results"] if isinstance(body, dict) else body
+        return {row["name"] for row in rows}
+
+    assert "Licensed Standard" not in names() and reference.name in names()
+    assert client.get(f"/api/v1/frameworks/{licensed.pk}/").status_code == 404
+    assert client.get(f"/api/v1/frameworks/{licensed.pk}/controls/").status_code == 404
+    audit_grant(audrey, web_system)
+    assert "Licensed Standard" in names()
+    assert client.get(f"/api/v1/frameworks/{licensed.pk}/controls/").status_code == 200

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext
-from accounts.models import Role
+from accounts.permissions import require
 from accounts.scoping import scope
 from compliance import selectors, uploads
 from compliance.models import (
@@ -42,14 +42,12 @@ from compliance.models import (
 from compliance.risk.selectors import implicated_controls, visible_incident, visible_system
 from compliance.services import operator_context
 from compliance.snapshots.document import SCHEMA_VERSION, build_document, document_sha256
-from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from core.errors import Conflict, InvalidInput, NotFound
 from core.events import IncidentTransitioned, Phase, subscribe
 from core.jobs import JobState, enqueue_on_commit, register_sweep, requeue_stale
 from evidence.services import clean_filename
 
 logger = logging.getLogger(__name__)
-
-SNAPSHOT_TAKERS = (Role.ISSO, Role.COMPLIANCE_OFFICER)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -57,10 +55,9 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _system_writer(ctx: AgencyContext, system, act: str) -> InformationSystem:
-    """The system through the caller's scope, if they may ``act`` on it."""
+    """The system through the caller's scope, if they may ``act`` on it (``system_record``)."""
     system = visible_system(ctx, system)
-    if not selectors.may_record_assessments(ctx, system):
-        raise NotPermitted(f"Only a compliance officer, or an ISSO of this system, may {act}.")
+    require(ctx, "system_record", system=system, doing=act)
     return system
 
 
@@ -294,8 +291,7 @@ def poam_close(
             f"status: {status!r} is not one of closed, risk_accepted.", field="status"
         )
     if status == PoamStatus.RISK_ACCEPTED:
-        if not ctx.has_role(Role.APPROVING_OFFICIAL):
-            raise NotPermitted("Only an approving official may accept a risk.")
+        require(ctx, "risk_accept")
         found = scope(PoamItem.objects.select_for_update(of=("self",)), ctx).filter(
             pk=getattr(item, "pk", item)
         )
@@ -415,8 +411,7 @@ def snapshot_take(
     """Freeze the compliance state of the incident's affected systems as of its
     first-detected time, as known now (see ``compliance.snapshots.document``)."""
     now = _now(now)
-    if not ctx.has_role(*SNAPSHOT_TAKERS):
-        raise NotPermitted("Only an ISSO or a compliance officer may take a compliance snapshot.")
+    require(ctx, "snapshot_take")
     _choice("reason", reason, SnapshotReason)
     incident = visible_incident(ctx, incident)
     return _snapshot(ctx=ctx, incident=incident, reason=reason, taken_by=ctx.user, now=now)

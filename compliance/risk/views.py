@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
 from accounts.scoping import scope
 from compliance import selectors
 from compliance.models import (
@@ -230,7 +229,7 @@ def _render_poam(request, ctx, pk, *, milestone_form=None, close_form=None, stat
     if item is None:
         raise Http404("No such POA&M item.")
     may_write = _may_write(ctx, item.system)
-    may_accept = ctx.has_role(Role.APPROVING_OFFICIAL)
+    may_accept = ctx.may("risk_accept")
     if item.is_open:
         if milestone_form is None and may_write:
             milestone_form = MilestoneForm(auto_id="ms-%s")
@@ -292,9 +291,7 @@ def poam_milestone_complete(request, ctx, pk, milestone_pk):
 @with_context
 @require_POST
 def poam_close(request, ctx, pk):
-    form = CloseForm(
-        request.POST, auto_id="close-%s", may_accept=ctx.has_role(Role.APPROVING_OFFICIAL)
-    )
+    form = CloseForm(request.POST, auto_id="close-%s", may_accept=ctx.may("risk_accept"))
     if form.is_valid():
         try:
             item = services_risk.poam_close(ctx=ctx, item=pk, **form.cleaned_data)
@@ -409,10 +406,8 @@ def _render_compliance(request, ctx, number, *, poam_form=None, status=200):
         chosen = selectors_risk.snapshots(ctx, incident).filter(pk=pk).first()
         if chosen is None:
             raise Http404("No such snapshot.")
-    may_take = ctx.has_role(*services_risk.SNAPSHOT_TAKERS)
-    may_plan = ctx.has_role(Role.COMPLIANCE_OFFICER) or (
-        ctx.has_role(Role.ISSO)
-        and set(incident.systems.values_list("pk", flat=True)) <= set(ctx.isso_system_ids)
+    may_plan = ctx.may("system_record") and all(
+        ctx.may("system_record", system=pk) for pk in incident.systems.values_list("pk", flat=True)
     )
     if poam_form is None and may_plan:
         poam_form = IncidentPoamForm(auto_id="plan-%s")
@@ -433,7 +428,6 @@ def _render_compliance(request, ctx, number, *, poam_form=None, status=200):
                 }
                 for s in history
             ],
-            "may_take": may_take,
             "poam_form": poam_form if may_plan else None,
             "tz_key": tz.key,
         },

@@ -279,12 +279,11 @@ class EvidenceWithdrawView(APIView):
 
     @extend_schema(request=WithdrawSerializer, responses={200: EvidenceSerializer})
     def post(self, request, pk):
+        item = _item(request, pk)  # an item the caller cannot see is 404 before the body
         body = WithdrawSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         evidence = services.evidence_withdraw(
-            ctx=request.agency_context,
-            evidence=_item(request, pk),
-            reason=body.validated_data["reason"],
+            ctx=request.agency_context, evidence=item, reason=body.validated_data["reason"]
         )
         return Response(EvidenceSerializer(evidence).data)
 

@@ -2,7 +2,8 @@ from django.conf import settings
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from accounts.models import Membership, Role
+from accounts.models import Membership
+from accounts.permissions import permitted
 
 from .enums import (
     FunctionalImpact,
@@ -28,20 +29,18 @@ class State(models.TextChoices):
     DISMISSED = "dismissed", "Dismissed"
 
 
-HANDLERS = frozenset({Role.ISSO, Role.COMPLIANCE_OFFICER})
-CLOSERS = frozenset({Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL})
+def _may(act: str):
+    """A django-fsm permission: the user's roles in the incident's agency allow ``act``
+    (``accounts.permissions.ACTS``)."""
 
+    def allowed(instance, user) -> bool:
+        roles = Membership.objects.filter(user=user, agency_id=instance.agency_id).values_list(
+            "role", flat=True
+        )
+        return permitted(roles, act)
 
-def _role_in(roles: frozenset[str]):
-    """A django-fsm permission: the user holds one of ``roles`` in the incident's agency."""
-
-    def permitted(instance, user) -> bool:
-        return Membership.objects.filter(
-            user=user, agency_id=instance.agency_id, role__in=roles
-        ).exists()
-
-    permitted.roles = roles
-    return permitted
+    allowed.act = act
+    return allowed
 
 
 class Incident(FSMModelMixin, models.Model):
@@ -140,37 +139,52 @@ class Incident(FSMModelMixin, models.Model):
     # live in incidents.services.incident_transition, not here.
 
     @transition(
-        field=state, source=State.DETECTED, target=State.TRIAGE, permission=_role_in(HANDLERS)
+        field=state,
+        source=State.DETECTED,
+        target=State.TRIAGE,
+        permission=_may("incident_transition"),
     )
     def start_triage(self):
         """Detected → triage."""
 
     @transition(
-        field=state, source=State.TRIAGE, target=State.CONFIRMED, permission=_role_in(HANDLERS)
+        field=state,
+        source=State.TRIAGE,
+        target=State.CONFIRMED,
+        permission=_may("incident_transition"),
     )
     def confirm(self):
         """Triage → confirmed: the occurrence is an incident."""
 
     @transition(
-        field=state, source=State.CONFIRMED, target=State.CONTAINED, permission=_role_in(HANDLERS)
+        field=state,
+        source=State.CONFIRMED,
+        target=State.CONTAINED,
+        permission=_may("incident_transition"),
     )
     def contain(self):
         """Confirmed → contained."""
 
     @transition(
-        field=state, source=State.CONTAINED, target=State.ERADICATED, permission=_role_in(HANDLERS)
+        field=state,
+        source=State.CONTAINED,
+        target=State.ERADICATED,
+        permission=_may("incident_transition"),
     )
     def eradicate(self):
         """Contained → eradicated."""
 
     @transition(
-        field=state, source=State.ERADICATED, target=State.RECOVERED, permission=_role_in(HANDLERS)
+        field=state,
+        source=State.ERADICATED,
+        target=State.RECOVERED,
+        permission=_may("incident_transition"),
     )
     def recover(self):
         """Eradicated → recovered."""
 
     @transition(
-        field=state, source=State.RECOVERED, target=State.CLOSED, permission=_role_in(CLOSERS)
+        field=state, source=State.RECOVERED, target=State.CLOSED, permission=_may("incident_close")
     )
     def close(self):
         """Recovered → closed. The service refuses while a reporting obligation is open."""
@@ -179,7 +193,7 @@ class Incident(FSMModelMixin, models.Model):
         field=state,
         source=[State.DETECTED, State.TRIAGE, State.CONFIRMED],
         target=State.DISMISSED,
-        permission=_role_in(HANDLERS),
+        permission=_may("incident_transition"),
     )
     def dismiss(self):
         """Detected/triage/confirmed → dismissed (a reason is required). Unmet obligations are
