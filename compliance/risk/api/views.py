@@ -8,10 +8,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api import ScopedQuerysetMixin
+from accounts.parsers import JSONParser
 from compliance.models import ComplianceSnapshot, PoamItem, RiskAssessment
 from compliance.risk import selectors as selectors_risk
 from compliance.risk import services as services_risk

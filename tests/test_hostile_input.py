@@ -1,0 +1,153 @@
+"""Hostile input never gets a 500 (issue 12, defect 3): JSON nested thousands of levels deep,
+NUL characters in URLs, a POA&M export with nothing in it, and whatever else escapes a view
+under /api/ (answered as JSON, never an HTML page: falcosidekick counts HTML as a drop)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.parsers import JSONParser as DrfJSONParser
+from rest_framework.test import APIClient
+
+from accounts.models import IngestToken
+from accounts.parsers import JSONParser
+from compliance import services as compliance_services
+from core import safejson
+from core.errors import InvalidInput
+from incidents.models import Detection
+
+from .support.alerts import rule_alert
+
+DEEP = "[" * 5000 + "]" * 5000
+DEEP_OBJECT = '{"a":' * 3000 + "1" + "}" * 3000
+NESTING = "nested more than 100 levels deep"
+NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def token(agency_a):
+    return IngestToken.issue(agency=agency_a, name="falco-prod")[1]
+
+
+@pytest.fixture
+def webhook():
+    return APIClient(raise_request_exception=False)
+
+
+# --- JSON nested too deeply -------------------------------------------------------------------
+
+
+def test_the_depth_scan_ignores_brackets_inside_strings_and_escapes():
+    assert safejson.depth('{"a": [1, {"b": "[[[{{{"}]}') == 3
+    assert safejson.depth(r'["a\"[[", "\\", [[]]]') == 3
+    assert safejson.loads("[" * 100 + "]" * 100) is not None
+    with pytest.raises(safejson.TooDeep, match=NESTING):
+        safejson.loads("[" * 101 + "]" * 101)
+    with pytest.raises(safejson.TooDeep):
+        safejson.loads(DEEP_OBJECT.encode("utf-16"))
+
+
+@pytest.mark.parametrize("url", ["/api/v1/ingest/falco", "/api/v1/ingest/sysdig"])
+@pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT], ids=["arrays", "objects"])
+def test_deep_json_to_a_webhook_is_a_400_naming_the_nesting(webhook, token, url, body):
+    response = webhook.post(
+        url, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert NESTING in response.json()["detail"]
+    assert not Detection.objects.exists()
+
+
+def test_one_deep_line_of_json_lines_is_one_rejected_item(webhook, token):
+    good = json.dumps(rule_alert("Terminal shell in container"))
+    response = webhook.post(
+        "/api/v1/ingest/falco",
+        f"{good}\n{DEEP}\n",
+        content_type="application/x-ndjson",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["accepted"] == 1
+    assert NESTING in json.dumps(body["rejected"])
+
+
+def _deep_json_targets(incident, web_system):
+    number = incident.number
+    return [
+        ("post", "/api/v1/incidents/"),
+        ("patch", f"/api/v1/incidents/{number}/"),
+        ("post", f"/api/v1/incidents/{number}/transitions/"),
+        ("post", f"/api/v1/incidents/{number}/indicators/"),
+        ("post", f"/api/v1/incidents/{number}/determinations/"),
+        ("post", "/api/v1/assessments/"),
+        ("post", "/api/v1/risk-assessments/"),
+        ("post", "/api/v1/poam-items/"),
+    ]
+
+
+def test_deep_json_to_api_endpoints_is_a_400_naming_the_nesting(
+    api, carol, alice, open_incident, web_system
+):
+    incident = open_incident(now=NOW)
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(carol)
+    for method, url in _deep_json_targets(incident, web_system):
+        response = getattr(client, method)(url, DEEP, content_type="application/json")
+        assert response.status_code == 400, (url, response.status_code, response.content[:200])
+        assert NESTING in response.json()["detail"], url
+
+
+def _drf_views(patterns):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _drf_views(p.url_patterns)
+        elif isinstance(p, URLPattern):
+            view = getattr(p.callback, "cls", None)
+            if view is not None:
+                yield str(p.pattern), view
+
+
+def test_every_api_view_reads_json_through_the_depth_limit():
+    views = list(_drf_views(get_resolver().url_patterns))
+    assert len(views) > 20
+    for route, view in views:
+        for parser in view.parser_classes:
+            assert not (issubclass(parser, DrfJSONParser) and not issubclass(parser, JSONParser)), (
+                route,
+                parser,
+            )
+
+
+def test_deep_json_files_are_refused_by_the_imports_naming_the_nesting(db):
+    with pytest.raises(InvalidInput, match=NESTING):
+        compliance_services.catalog_import(io.BytesIO(DEEP_OBJECT.encode()))
+    deep_yaml = "controls: " + "[" * 3000 + "]" * 3000
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        compliance_services.framework_file_import(
+            io.BytesIO(deep_yaml.encode()), filename="deep.yaml"
+        )
+
+
+def test_a_deep_json_evidence_file_is_refused_naming_the_nesting(
+    api, alice, open_incident, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    incident = open_incident(now=NOW)
+    upload = io.BytesIO(DEEP.encode())
+    upload.name = "alerts.json"
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(alice)
+    response = client.post(
+        f"/api/v1/incidents/{incident.number}/evidence/",
+        {"file": upload, "kind": "falco_alerts"},
+        format="multipart",
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert NESTING in response.json()["detail"]
+    assert not incident.evidence.exists()
