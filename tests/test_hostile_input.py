@@ -6,21 +6,28 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib import admin
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.parsers import JSONParser as DrfJSONParser
 from rest_framework.test import APIClient
 
-from accounts.models import IngestToken
+from accounts.models import IngestToken, Role
 from accounts.parsers import JSONParser
+from accounts.services import membership_grant
 from compliance import services as compliance_services
 from core import safejson
 from core.errors import InvalidInput
 from incidents.models import Detection
 
 from .support.alerts import rule_alert
+from .support.factories import UserFactory
+from .support.urls import ROUTES
+from .support.urls import concrete as _concrete
 
 DEEP = "[" * 5000 + "]" * 5000
 DEEP_OBJECT = '{"a":' * 3000 + "1" + "}" * 3000
@@ -151,3 +158,59 @@ def test_a_deep_json_evidence_file_is_refused_naming_the_nesting(
     assert response.status_code == 400, response.content[:300]
     assert NESTING in response.json()["detail"]
     assert not incident.evidence.exists()
+
+
+# --- NUL in URLs -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def everyone(agency_a, web_system):
+    """Staff and every role of agency A, so that each route reaches its view."""
+    user = UserFactory(username="max", is_staff=True)
+    for role in (Role.ISSO, Role.COMPLIANCE_OFFICER, Role.APPROVING_OFFICIAL, Role.AGENCY_ADMIN):
+        membership_grant(
+            user=user, agency=agency_a, role=role, systems=[web_system] if role == Role.ISSO else ()
+        )
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+PARAMETRISED = [r for r in ROUTES if re.search(r"<|\(\?P<", r)]
+
+
+def _query_names(route: str) -> list[str]:
+    """Names a route's view reads from the query string: an admin changelist its filters and
+    search, every other route the filters the API and the pages take."""
+    for model, model_admin in admin.site._registry.items():
+        prefix = f"admin/{model._meta.app_label}/{model._meta.model_name}/"
+        if route == prefix:
+            names = [f[0] if isinstance(f, tuple) else f for f in model_admin.list_filter]
+            return [*[n for n in names if isinstance(n, str)][:1], "q"]
+    return ["q", "incident", "kind", "system", "status", "as_of"]
+
+
+def _not_refused(response, url) -> bool:
+    if response.status_code != 400:
+        return True
+    text = response.json()["detail"] if url.startswith("/api/") else response.content.decode()
+    return "NUL" not in text
+
+
+def test_nul_in_a_path_value_is_refused_on_every_route(everyone, open_incident):
+    open_incident(now=NOW)
+    urls = [re.sub(r"/1(?=/|$|\.)", "/1%00", _concrete(route), count=1) for route in PARAMETRISED]
+    assert len(urls) > 100
+    answers = {url: everyone.get(url) for url in urls}
+    assert [(url, r.status_code) for url, r in answers.items() if _not_refused(r, url)] == []
+
+
+def test_nul_in_a_query_value_is_refused_on_every_route(everyone, open_incident):
+    open_incident(now=NOW)
+    urls = [f"{_concrete(r)}?{name}=FTA%00" for r in ROUTES for name in _query_names(r)]
+    answers = {url: everyone.get(url) for url in urls}
+    assert [(url, r.status_code) for url, r in answers.items() if _not_refused(r, url)] == []
+
+
+def test_a_value_that_only_looks_like_nul_is_not_refused(everyone):
+    assert everyone.get("/incidents/?q=%2500").status_code == 200
