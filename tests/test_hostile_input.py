@@ -214,3 +214,20 @@ def test_nul_in_a_query_value_is_refused_on_every_route(everyone, open_incident)
 
 def test_a_value_that_only_looks_like_nul_is_not_refused(everyone):
     assert everyone.get("/incidents/?q=%2500").status_code == 200
+
+
+# --- the POA&M of a system without items ------------------------------------------------------
+
+
+def test_oscal_poam_of_a_system_without_items_is_a_404_with_the_reason(
+    api, carol, client, web_system
+):
+    response = APIClient(raise_request_exception=False)
+    response.force_authenticate(carol)
+    answer = response.get(f"/api/v1/systems/{web_system.pk}/poam/oscal")
+    assert answer.status_code == 404
+    assert "has no POA&M items" in answer.json()["detail"]
+    client.force_login(carol)
+    page = client.get(f"/systems/{web_system.acronym}/poam/").content.decode()
+    assert "/poam/oscal" not in page
+    assert "OSCAL export is offered once the first one exists" in page
