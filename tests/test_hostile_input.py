@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from datetime import UTC, datetime
 
@@ -231,3 +232,51 @@ def test_oscal_poam_of_a_system_without_items_is_a_404_with_the_reason(
     page = client.get(f"/systems/{web_system.acronym}/poam/").content.decode()
     assert "/poam/oscal" not in page
     assert "OSCAL export is offered once the first one exists" in page
+
+
+# --- whatever escapes a view under /api/ ------------------------------------------------------
+
+
+def test_an_unexpected_api_error_is_json_and_logged(carol, monkeypatch, caplog):
+    from incidents.api import views
+
+    def broken(self, request, *args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(views.IncidentViewSet, "list", broken)
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(carol)
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.get("/api/v1/incidents/")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert "Internal server error" in response.json()["detail"]
+    assert "the database went away" not in response.content.decode()
+    assert any(
+        r.exc_info and "the database went away" in str(r.exc_info[1]) for r in caplog.records
+    )
+
+
+def test_an_unexpected_webhook_error_is_json(webhook, token, monkeypatch):
+    from incidents.api import ingest
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ingest, "alerts_store", broken)
+    response = webhook.post(
+        "/api/v1/ingest/falco",
+        json.dumps(rule_alert("Terminal shell in container")),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 500
+    assert "detail" in response.json()
+
+
+def test_an_unknown_api_address_is_a_json_404_and_pages_keep_theirs(client, carol):
+    client.force_login(carol)
+    api = client.get("/api/v1/no-such-thing/")
+    assert api.status_code == 404 and api.json() == {"detail": "Not found."}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
