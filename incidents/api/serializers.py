@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.api import LocalTimeField, StrictFieldsMixin
+from accounts.api import AwareDateTimeField, LocalTimeField, StrictFieldsMixin
 from incidents.models import (
     AttackVector,
     Decision,
@@ -48,7 +48,7 @@ class IncidentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     nciss_level = serializers.ChoiceField(
         choices=NcissLevel.choices, required=False, allow_null=True
     )
-    identified_at = serializers.DateTimeField(required=False)
+    identified_at = AwareDateTimeField(required=False)
     systems = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,
@@ -137,10 +137,10 @@ class AssessmentSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class DeterminationCreateSerializer(AssessmentSerializer):
     breach = serializers.BooleanField(required=False, default=False)
-    breach_discovered_at = serializers.DateTimeField(required=False, allow_null=True)
+    breach_discovered_at = AwareDateTimeField(required=False, allow_null=True)
     decision = serializers.ChoiceField(choices=Decision.choices)
     rationale = serializers.CharField()
-    basis_at = serializers.DateTimeField(
+    basis_at = AwareDateTimeField(
         required=False,
         allow_null=True,
         help_text="When there was a reasonable basis to conclude; default now, never future.",
@@ -187,7 +187,7 @@ class DeterminationSerializer(serializers.ModelSerializer):
 
 class AdditionalInformationSerializer(StrictFieldsMixin, serializers.Serializer):
     summary = serializers.CharField()
-    recorded_at = serializers.DateTimeField(required=False, allow_null=True)
+    recorded_at = AwareDateTimeField(required=False, allow_null=True)
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):
