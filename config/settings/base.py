@@ -132,6 +132,13 @@ DOCKET_DOCUMENT_MAX_BYTES = env.int("DOCKET_DOCUMENT_MAX_BYTES", default=100 * 1
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = env("DOCKET_UPLOAD_TEMP_DIR", default=None)
+# Django's two handlers, behind one that keeps each file's name as the client sent it
+# (evidence.multipart): evidence names are refused with a reason, never rewritten.
+FILE_UPLOAD_HANDLERS = [
+    "evidence.multipart.SentNameUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
