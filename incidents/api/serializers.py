@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from accounts.api import AwareDateTimeField, LocalTimeField, StrictFieldsMixin
+from incidents import indicators
 from incidents.models import (
     AttackVector,
     Decision,
@@ -26,6 +27,11 @@ class IndicatorSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         model = Indicator
         fields = ["id", "type", "value", "note", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+    def validate(self, attrs):
+        if found := indicators.problem(attrs["type"], attrs.get("value", "")):
+            raise serializers.ValidationError({"value": [found]})
+        return attrs
 
 
 class IncidentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
