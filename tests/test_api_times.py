@@ -223,6 +223,36 @@ def test_an_impossible_date_in_a_compliance_time_is_invalid_not_an_error(api, ca
 @pytest.mark.parametrize(
     ("value", "words"),
     [
+        ("2026-11-02T08:00:00", "ISO 8601 with a UTC offset"),
+        ("2026-02-30T10:00:00Z", "is not a date and time"),
+        ("2026-03-08 02:30 America/New_York", "does not exist"),
+    ],
+)
+def test_the_upload_command_refuses_a_zoneless_or_impossible_collection_time(
+    alice, open_incident, tmp_path, settings, value, words
+):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    incident = open_incident(now=NOW - timedelta(hours=1))
+    path = tmp_path / "app.log"
+    path.write_bytes(b"one line of log\n")
+    with pytest.raises(CommandError, match=words):
+        call_command(
+            "upload_evidence",
+            incident.number,
+            str(path),
+            kind="log",
+            user="alice",
+            collected_at=value,
+        )
+    assert not incident.evidence.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
         ("2026-03-08 02:30 America/New_York", "does not exist in America/New_York"),
         ("2026-11-01 01:30 America/New_York", "happened twice in America/New_York"),
         ("2026-11-02 08:00 Mars/Olympus_Mons", "unknown time zone"),
