@@ -1,12 +1,23 @@
-"""API plumbing shared by every app: the exception handler and the scoped view base."""
+"""API plumbing shared by every app: the exception handler, the scoped view base, and how
+the API takes input (unknown fields refused, times only with their zone)."""
 
+import re
+from datetime import datetime
+
+import django_filters
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import status
+from django.db import models
+from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
+from rest_framework import serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils import humanize_datetime
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DocketError
-from core.time import format_local
+from core.time import format_local, parse_instant
 
 from .scoping import scope
 
@@ -29,12 +40,89 @@ class ScopedQuerysetMixin:
         return scope(super().get_queryset(), self.request.agency_context)
 
 
+NAIVE_TIME = (
+    "Needs a time zone: send an offset (2026-06-01T08:00:00-04:00, 2026-06-01T12:00:00Z) or "
+    "a zone name after the time (2026-06-01 08:00 America/New_York). A time without either "
+    "is ambiguous, and Docket does not guess one."
+)
+# An unencoded "+01:00" arrives as " 01:00" in a query string: take it as meant.
+_UNENCODED_PLUS = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
+
+
+def read_instant(text: str) -> datetime:
+    """An instant the API was sent, read by ``core.time.parse_instant`` (an offset, or a zone
+    name whose skipped or repeated wall times are refused). ``ValueError`` says what is
+    wrong: an impossible date, a DST gap or overlap, or no zone at all (``NAIVE_TIME``)."""
+    instant = parse_instant(text)
+    if instant is None:
+        raise ValueError(NAIVE_TIME)
+    return instant
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An instant that must carry its zone: a time without one is refused with a message
+    saying what to send, never read as UTC, and a zone-named wall time that a DST night
+    skips or repeats is refused (``read_instant``). Every time the API takes is one:
+    ``StrictFieldsMixin`` maps model fields to it and serializers declare it."""
+
+    default_error_messages = {"naive": NAIVE_TIME}
+
+    def to_internal_value(self, value):
+        if isinstance(value, datetime):
+            if timezone.is_naive(value):
+                self.fail("naive")
+            return super().to_internal_value(value)
+        if not isinstance(value, str):
+            return super().to_internal_value(value)  # DRF's "wrong format" answer
+        try:
+            instant = read_instant(value)
+        except ValueError as exc:
+            if _NOT_A_TIME in str(exc):  # DRF's own answer, which lists the formats
+                formats = getattr(self, "input_formats", api_settings.DATETIME_INPUT_FORMATS)
+                self.fail("invalid", format=humanize_datetime.datetime_formats(formats))
+            raise serializers.ValidationError(_sentence(exc), code="invalid") from None
+        return self.enforce_timezone(instant)
+
+
+# What parse_instant says of text that is no date and time at all.
+_NOT_A_TIME = "is not a date and time"
+
+
+def _sentence(exc: ValueError) -> str:
+    text = str(exc)
+    return text if text.endswith(".") else f"{text}."
+
+
+class AwareIsoDateTimeFormField(IsoDateTimeField):
+    """django-filter's date-time field, read as ``AwareDateTimeField`` reads (query
+    parameters)."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            try:
+                return read_instant(_UNENCODED_PLUS.sub(r"\1+\2", value.strip()))
+            except ValueError as exc:
+                raise forms.ValidationError(_sentence(exc), code="invalid") from None
+        return super().to_python(value)
+
+
+class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """A filter on an instant given with its zone (``?identified_after=…``)."""
+
+    field_class = AwareIsoDateTimeFormField
+
+
 class StrictFieldsMixin:
-    """Unknown fields in a request body are an error naming them, not silently dropped."""
+    """How the API takes a body: unknown fields are an error naming them, not silently
+    dropped, and a model's date-time fields are ``AwareDateTimeField`` (no time without
+    its zone)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }
 
     def to_internal_value(self, data):
-        from rest_framework import serializers
-
         if hasattr(data, "keys"):
             writable = {name for name, f in self.fields.items() if not f.read_only}
             unknown = sorted(set(data.keys()) - writable)

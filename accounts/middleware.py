@@ -1,6 +1,31 @@
+from urllib.parse import unquote
+
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.functional import SimpleLazyObject
 
 from .context import AgencyContextError, get_context
+
+
+class RefuseNulMiddleware:
+    """A NUL character (``%00``) in the path or the query string is refused with 400 before
+    any view runs. No Docket address, number, acronym or filter value holds one, and
+    PostgreSQL cannot compare text with one: a NUL that reached a query was a 500 on every
+    route that looks a URL value up (incident numbers, system acronyms, admin filters)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or "\x00" in request.path_info:
+            where = "path"
+        elif "\x00" in unquote(request.META.get("QUERY_STRING", ""), errors="replace"):
+            where = "query string"
+        else:
+            return self.get_response(request)
+        detail = f"The URL's {where} holds a NUL character (%00), which no Docket value contains."
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": detail}, status=400)
+        return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
 
 
 class AgencyContextMiddleware:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from core import safejson
+
 # A resolved NIST baseline catalog, and the profile it comes from, are titled
 # "NIST Special Publication 800-53 Revision 5.1.1 HIGH IMPACT BASELINE": the framework is the
 # title without the baseline, the baseline's name is the level.
@@ -101,9 +103,11 @@ def load(path_or_file: str | Path | IO) -> tuple[str, dict[str, Any]]:
     try:
         if isinstance(path_or_file, str | Path):
             with open(path_or_file, "rb") as fh:
-                document = json.load(fh)
+                document = safejson.loads(fh.read())
         else:
-            document = json.load(path_or_file)
+            document = safejson.loads(path_or_file.read())
+    except safejson.TooDeep as exc:
+        raise OSCALError("", f"refused: the JSON is {exc}") from exc
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise OSCALError("", f"not JSON ({where}: {exc.msg})") from exc

@@ -155,6 +155,9 @@ def yaml_document(text: str) -> Any:
         raise TabularError(where, f"not valid YAML ({problem})") from exc
     except yaml.YAMLError as exc:
         raise TabularError("", f"not valid YAML ({exc})") from exc
+    except RecursionError:
+        # PyYAML composes nested collections recursively: a few hundred levels exhaust it.
+        raise TabularError("", "refused: the YAML is nested too deeply") from None
 
 
 def yaml_list(document: Any, key: str) -> list:

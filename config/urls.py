@@ -34,3 +34,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]
+
+handler400 = "accounts.error_views.bad_request"
+handler403 = "accounts.error_views.permission_denied"
+handler404 = "accounts.error_views.page_not_found"
+handler500 = "accounts.error_views.server_error"

@@ -24,6 +24,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from core import safejson
+
 HEAD_SIZE = 8192  # bytes looked at to choose a format
 CHUNK_SIZE = 1 << 20
 DEFAULT_MAX_DECOMPRESSED = 4 << 30  # inflating more than this is refused (gzip bomb)
@@ -149,7 +151,7 @@ def _json_flavour(head: bytes) -> str | None:
     first, newline, rest = text.partition(b"\n")
     if newline and rest.strip():
         try:
-            json.loads(first)
+            safejson.loads(first)
         except ValueError:
             return "json"  # a document spread over lines (pretty-printed)
         return "jsonl"
@@ -703,7 +705,7 @@ class _JsonLines(_Text):
         if not line:
             return
         try:
-            value = json.loads(line)
+            value = safejson.loads(line)
         except ValueError as exc:
             raise FormatError(
                 f"record {self.tally['records'] + 1} is not valid JSON: {exc}", start, "jsonl"
@@ -743,7 +745,9 @@ class _JsonDocument(_Text):
             return FormatInfo("json", details={"parsed": False, "size": self.size})
         text = bytes(self.data).removeprefix(codecs.BOM_UTF8)
         try:
-            value = json.loads(text)
+            value = safejson.loads(text)
+        except safejson.TooDeep as exc:
+            raise FormatError(f"refused: the JSON is {exc}", 0, format="json") from None
         except json.JSONDecodeError as exc:
             if exc.msg == "Extra data":
                 lines = _JsonLines()

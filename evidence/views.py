@@ -29,6 +29,7 @@ from .api.views import MULTIPART_SLACK
 from .errors import IntegrityFailure, TooLarge
 from .forms import TransferForm, UploadForm, WithdrawForm
 from .models import CustodyEntry, CustodyTransfer, Evidence, Kind, TransferState
+from .multipart import sent_name
 
 FORMAT_NAMES = {"scap": "scap capture", "pcapng": "pcapng", "pcap": "pcap"}
 
@@ -100,7 +101,7 @@ def _incident_evidence(request, ctx, number):
                     ctx=ctx,
                     incident=incident,
                     fileobj=uploaded,
-                    filename=uploaded.name,
+                    filename=sent_name(uploaded),
                     **form.service_values(),
                 )
             except (InvalidInput, TooLarge) as exc:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from core import safejson
 from core.canonical import canonical_sha256
 
 # --- priorities ------------------------------------------------------------------------------
@@ -605,7 +606,8 @@ def _reject_constant(name: str):
 
 
 def loads(text: str):
-    return json.loads(text, parse_constant=_reject_constant)
+    """One JSON value; ``safejson.TooDeep`` (a ``ValueError``) beyond its nesting limit."""
+    return safejson.loads(text, parse_constant=_reject_constant)
 
 
 def _describe(exc: ValueError) -> str:
@@ -650,6 +652,8 @@ def parse_body(text: str, content_type: str = "") -> list[Item]:
                 pass
             else:
                 return _lines_or_unreadable(text)
+        if isinstance(whole_error, safejson.TooDeep):
+            raise Unreadable(f"the body is JSON {whole_error}") from None
         raise Unreadable(f"the body is not valid JSON: {_describe(whole_error)}") from None
     if isinstance(value, list):
         return [Item(index=i, value=v) for i, v in enumerate(value)]

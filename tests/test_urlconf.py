@@ -1,10 +1,10 @@
 """Walks the whole URLconf (manage.get.gov style): every view needs a signed-in user, except
 the few named here on purpose. A new view that forgets its login check fails this test."""
 
-import re
-
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+
+from .support.urls import ROUTES
+from .support.urls import concrete as _concrete
 
 # Reachable without signing in, and why.
 PUBLIC = {
@@ -13,28 +13,6 @@ PUBLIC = {
     "admin/login/": "the admin's sign-in page",
     "admin/logout/": "signing out needs no session",
 }
-
-
-def _walk(patterns, prefix=""):
-    for p in patterns:
-        route = prefix + str(p.pattern)
-        if isinstance(p, URLResolver):
-            yield from _walk(p.url_patterns, route)
-        elif isinstance(p, URLPattern):
-            yield route
-
-
-def _concrete(route: str) -> str:
-    """A URL that matches the pattern, with harmless values in each parameter."""
-    route = route.lstrip("^").rstrip("$")
-    route = re.sub(r"\(\?P<(?P<name>\w+)>[^)]*\)", "1", route)  # regex groups
-    route = re.sub(r"<(?:\w+:)?(\w+)>", "1", route)  # path converters
-    route = route.replace("\\.", ".").replace("\\", "").replace("(?:", "").replace(")?", "")
-    route = route.replace("?", "").replace("$", "").replace("^", "")
-    return "/" + route
-
-
-ROUTES = sorted(set(_walk(get_resolver().url_patterns)))
 
 
 def test_the_walk_finds_the_api_and_the_admin():

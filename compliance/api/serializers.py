@@ -1,8 +1,6 @@
-from django.utils.dateparse import parse_datetime
-from django.utils.timezone import is_naive
 from rest_framework import serializers
 
-from accounts.api import LocalTimeField, StrictFieldsMixin
+from accounts.api import AwareDateTimeField, LocalTimeField, StrictFieldsMixin
 from compliance.models import (
     AssessmentMethod,
     AssessmentStatus,
@@ -40,21 +38,6 @@ class InformationSystemSerializer(serializers.ModelSerializer):
             "baseline",
         ]
         read_only_fields = fields
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 instant that must carry its zone: a naive time is refused, not guessed."""
-
-    default_error_messages = {
-        "naive": "Needs a time zone, e.g. 2026-06-01T12:00:00Z or 2026-06-01T08:00:00-04:00.",
-    }
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
-            if parsed is not None and is_naive(parsed):
-                self.fail("naive")
-        return super().to_internal_value(value)
 
 
 class FrameworkSerializer(serializers.ModelSerializer):
@@ -164,9 +147,10 @@ class SystemStateSerializer(serializers.Serializer):
     system = serializers.IntegerField()
     acronym = serializers.CharField()
     framework = serializers.IntegerField()
-    as_of = serializers.DateTimeField()
+    # Output only (query parameters, read by views._instant, say the instant).
+    as_of = serializers.DateTimeField(read_only=True)
     as_of_local = serializers.CharField()
-    known_at = serializers.DateTimeField(allow_null=True)
+    known_at = serializers.DateTimeField(read_only=True, allow_null=True)
     total = serializers.IntegerField()
     counts = serializers.DictField(child=serializers.IntegerField())
     percentages = serializers.DictField(child=serializers.FloatField())

@@ -15,7 +15,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api import LocalTimeField, ScopedQuerysetMixin
+from accounts.api import AwareDateTimeField, LocalTimeField, ScopedQuerysetMixin
 from compliance import selectors, services
 from compliance.models import (
     AssessmentStatus,
@@ -29,7 +29,6 @@ from core.errors import InvalidInput, NotFound
 from .serializers import (
     AssessmentCreateSerializer,
     AssessmentSerializer,
-    AwareDateTimeField,
     ControlSerializer,
     FrameworkSerializer,
     InformationSystemSerializer,

@@ -174,16 +174,20 @@ def poam_list(request, ctx, acronym):
         items = items.filter(status=show)
     else:
         show = "all"
+    rows = [_item_row(i, tz) for i in items]
     return render(
         request,
         "compliance/poam_list.html",
         {
             **_system_context(ctx, system),
-            "rows": [_item_row(i, tz) for i in items],
+            "rows": rows,
             "show": show,
             "filters": FILTERS,
             "show_label": dict(FILTERS)[show].lower(),
             "oscal_url": reverse("api-system-poam-oscal", args=[system.pk]),
+            # OSCAL holds at least one poam-item: no export is offered before the first.
+            "exportable": bool(rows)
+            or selectors_risk.poam_items(ctx).filter(system=system).exists(),
         },
     )
 

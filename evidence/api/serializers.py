@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api import LocalTimeField, StrictFieldsMixin
+from accounts.api import AwareDateTimeField, LocalTimeField, StrictFieldsMixin
 from evidence import integrity
 from evidence.models import CustodyEntry, CustodyTransfer, Evidence, Kind
 from evidence.services import METADATA_FIELDS
@@ -11,7 +11,7 @@ class CheckSerializer(serializers.Serializer):
     """One re-hash of the stored file (a custody entry)."""
 
     entry = serializers.IntegerField(source="seq", help_text="Its seq in the custody ledger.")
-    at = serializers.DateTimeField()
+    at = serializers.DateTimeField(read_only=True)
     at_local = serializers.SerializerMethodField()
     by = serializers.CharField()
     how = serializers.CharField(help_text="verification, download, read or export")
@@ -127,7 +127,7 @@ class UploadParamsSerializer(StrictFieldsMixin, serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=Kind.choices)
     filename = serializers.CharField(required=False, max_length=1000, trim_whitespace=False)
-    collected_at = serializers.DateTimeField(required=False)
+    collected_at = AwareDateTimeField(required=False)
     source = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     collected_by = serializers.CharField(required=False, allow_blank=True, max_length=200)
     collecting_tool = serializers.CharField(required=False, allow_blank=True, max_length=200)

@@ -15,6 +15,7 @@ from evidence import integrity, services
 from evidence.captures import capture_commands_request
 from evidence.errors import LengthRequired, TooLarge
 from evidence.models import CustodyEntry, CustodyTransfer, Evidence, Kind
+from evidence.multipart import sent_name
 from incidents.models import Incident
 from incidents.selectors import visible_incident
 
@@ -100,7 +101,7 @@ class IncidentEvidenceView(generics.ListAPIView):
                 ctx=request.agency_context,
                 incident=incident,
                 fileobj=uploaded,
-                filename=body.validated_data.get("filename") or uploaded.name,
+                filename=body.validated_data.get("filename") or sent_name(uploaded),
                 **body.upload_kwargs(),
             )
         finally:

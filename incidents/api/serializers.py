@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from accounts.api import LocalTimeField, StrictFieldsMixin
+from accounts.api import AwareDateTimeField, LocalTimeField, StrictFieldsMixin
+from incidents import indicators
 from incidents.models import (
     AttackVector,
     Decision,
@@ -27,6 +28,11 @@ class IndicatorSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         fields = ["id", "type", "value", "note", "created_at"]
         read_only_fields = ["id", "created_at"]
 
+    def validate(self, attrs):
+        if found := indicators.problem(attrs["type"], attrs.get("value", "")):
+            raise serializers.ValidationError({"value": [found]})
+        return attrs
+
 
 class IncidentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """An incident as the API shows and takes it. Times are ISO 8601 in UTC; ``*_local``
@@ -48,7 +54,7 @@ class IncidentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     nciss_level = serializers.ChoiceField(
         choices=NcissLevel.choices, required=False, allow_null=True
     )
-    identified_at = serializers.DateTimeField(required=False)
+    identified_at = AwareDateTimeField(required=False)
     systems = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,
@@ -137,10 +143,10 @@ class AssessmentSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class DeterminationCreateSerializer(AssessmentSerializer):
     breach = serializers.BooleanField(required=False, default=False)
-    breach_discovered_at = serializers.DateTimeField(required=False, allow_null=True)
+    breach_discovered_at = AwareDateTimeField(required=False, allow_null=True)
     decision = serializers.ChoiceField(choices=Decision.choices)
     rationale = serializers.CharField()
-    basis_at = serializers.DateTimeField(
+    basis_at = AwareDateTimeField(
         required=False,
         allow_null=True,
         help_text="When there was a reasonable basis to conclude; default now, never future.",
@@ -187,7 +193,7 @@ class DeterminationSerializer(serializers.ModelSerializer):
 
 class AdditionalInformationSerializer(StrictFieldsMixin, serializers.Serializer):
     summary = serializers.CharField()
-    recorded_at = serializers.DateTimeField(required=False, allow_null=True)
+    recorded_at = AwareDateTimeField(required=False, allow_null=True)
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):

@@ -19,7 +19,7 @@ class TimelineEntrySerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=list(timelines.SOURCES))
     source_label = serializers.CharField()
     origin = serializers.CharField(help_text="Falco, Sysdig, or the evidence file name.")
-    time = serializers.DateTimeField(help_text="UTC, to the microsecond.")
+    time = serializers.DateTimeField(read_only=True, help_text="UTC, to the microsecond.")
     time_ns = serializers.IntegerField(
         allow_null=True, help_text="Nanoseconds since the epoch, where the source keeps them."
     )
@@ -39,7 +39,7 @@ class ExtractionSerializer(serializers.Serializer):
     status = serializers.CharField()
     error = serializers.CharField()
     commands = serializers.IntegerField()
-    finished_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
 class IncidentTimelineView(APIView):

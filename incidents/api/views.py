@@ -8,7 +8,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api import ScopedQuerysetMixin
+from accounts.api import AwareIsoDateTimeFilter, ScopedQuerysetMixin
 from incidents import services
 from incidents.models import Determination, Incident, IncidentEvent, State
 from reporting.criteria import Assessment
@@ -32,12 +32,8 @@ class IncidentFilter(django_filters.FilterSet):
     major = django_filters.BooleanFilter(
         method="filter_major", help_text="Current determination is (suspected) major."
     )
-    identified_after = django_filters.IsoDateTimeFilter(
-        field_name="identified_at", lookup_expr="gte"
-    )
-    identified_before = django_filters.IsoDateTimeFilter(
-        field_name="identified_at", lookup_expr="lt"
-    )
+    identified_after = AwareIsoDateTimeFilter(field_name="identified_at", lookup_expr="gte")
+    identified_before = AwareIsoDateTimeFilter(field_name="identified_at", lookup_expr="lt")
 
     class Meta:
         model = Incident

@@ -1,9 +1,11 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from accounts.models import Membership
 from accounts.permissions import permitted
+from incidents.indicators import problem as indicator_problem
 
 from .enums import (
     FunctionalImpact,
@@ -241,6 +243,14 @@ class Indicator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()}: {self.value}"
+
+    def clean(self):
+        """The value must look like its type (``incidents.indicators``): ``zzz`` is no
+        SHA-256, a host name no IPv4 address."""
+        if self.type in IndicatorType.values and (
+            found := indicator_problem(self.type, self.value)
+        ):
+            raise ValidationError({"value": found})
 
 
 class AdditionalInformation(models.Model):

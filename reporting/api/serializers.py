@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.api import LocalTimeField, StrictFieldsMixin
+from accounts.api import AwareDateTimeField, LocalTimeField, StrictFieldsMixin
 from reporting.models import RULE_DATA_FIELDS, Obligation, ObligationRule, RuleSet, Submission
 
 
@@ -52,7 +52,7 @@ class SubmissionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     submitted_by = serializers.CharField(source="submitted_by.get_username", read_only=True)
     channel = serializers.ChoiceField(choices=Submission.Channel.choices)
     recipients = serializers.ListField(child=serializers.CharField(), required=False)
-    submitted_at = serializers.DateTimeField(required=False, help_text="Default now; never future.")
+    submitted_at = AwareDateTimeField(required=False, help_text="Default now; never future.")
 
     class Meta:
         model = Submission

@@ -7,7 +7,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api import ScopedQuerysetMixin
+from accounts.api import AwareIsoDateTimeFilter, ScopedQuerysetMixin
 from reporting import services
 from reporting.clock import Status
 from reporting.models import Obligation, RuleSet, Submission
@@ -24,8 +24,8 @@ class ObligationFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=[(s.value, s.value) for s in Status], help_text="Status at the time of the request."
     )
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lte")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = AwareIsoDateTimeFilter(field_name="due_at", lookup_expr="lte")
+    due_after = AwareIsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
     incident = django_filters.CharFilter(
         field_name="incident__number", help_text="Incident number."
     )

@@ -3,8 +3,7 @@
 
 from rest_framework import serializers
 
-from accounts.api import StrictFieldsMixin
-from compliance.api.serializers import AwareDateTimeField
+from accounts.api import AwareDateTimeField, StrictFieldsMixin
 from compliance.models import (
     ComplianceSnapshot,
     PoamItem,

@@ -8,10 +8,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api import ScopedQuerysetMixin
+from accounts.parsers import JSONParser
 from compliance.models import ComplianceSnapshot, PoamItem, RiskAssessment
 from compliance.risk import selectors as selectors_risk
 from compliance.risk import services as services_risk
@@ -25,6 +26,7 @@ from compliance.risk.api.serializers import (
     RiskAssessmentSerializer,
 )
 from compliance.risk.oscal_poam import poam_json
+from core.errors import NotFound
 
 
 class RiskAssessmentFilter(django_filters.FilterSet):
@@ -158,13 +160,19 @@ class PoamItemViewSet(
 @extend_schema(
     responses={(200, "application/json"): OpenApiTypes.OBJECT},
     description="The system's POA&M items as an OSCAL plan-of-action-and-milestones document "
-    "(built and validated with compliance-trestle).",
+    "(built and validated with compliance-trestle). 404 naming the reason when the system has "
+    "no POA&M item: OSCAL requires at least one poam-item.",
 )
 @api_view(["GET"])
 def poam_oscal(request, pk: int):
     ctx = request.agency_context
     system = selectors_risk.visible_system(ctx, pk)
     items = selectors_risk.poam_items(ctx).filter(system=system).select_related("system__agency")
+    if not items.exists():
+        raise NotFound(
+            f"{system.acronym} has no POA&M items, and an OSCAL plan of action and milestones "
+            "holds at least one poam-item: there is nothing to export yet."
+        )
     text = poam_json(system, items, now=timezone.now().replace(microsecond=0))
     response = HttpResponse(text, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{system.acronym}-poam.json"'

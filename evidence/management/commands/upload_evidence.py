@@ -5,10 +5,10 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_datetime
 
 from accounts.context import AgencyContextError, resolve
 from core.errors import DocketError, NotFound
+from core.time import parse_instant
 from evidence.models import Kind
 from evidence.services import evidence_upload
 from incidents.models import Incident
@@ -43,9 +43,16 @@ class Command(BaseCommand):
             raise CommandError(f"No incident {options['incident']} visible to {user}.") from None
         collected_at = None
         if options["collected_at"]:
-            collected_at = parse_datetime(options["collected_at"])
-            if collected_at is None or collected_at.tzinfo is None:
-                raise CommandError("--collected-at must be ISO 8601 with a UTC offset.")
+            # As the API reads times: an offset, or a zone name (DST-safe); never a guess.
+            try:
+                collected_at = parse_instant(options["collected_at"])
+            except ValueError as exc:  # an impossible date, a skipped or repeated wall time
+                raise CommandError(f"--collected-at: {exc}.") from exc
+            if collected_at is None:
+                raise CommandError(
+                    "--collected-at must be ISO 8601 with a UTC offset, or a time followed by "
+                    "a zone name (2026-06-01 08:00 America/New_York)."
+                )
         path: Path = options["file"]
         try:
             with path.open("rb") as fh:
