@@ -40,6 +40,7 @@ from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .context import AgencyContext, AgencyContextError, get_context
+from .forms import AdminSignInForm
 from .models import Agency, IngestToken, Membership, Role
 from .scoping import scope
 from .services import membership_grant
@@ -282,6 +283,8 @@ def _unregister_unscoped() -> None:
 
 
 _unregister_unscoped()
+# The admin's sign-in is throttled like Docket's own and says how long to wait.
+admin.site.login_form = AdminSignInForm
 
 
 # --- agencies, users, memberships ----------------------------------------------------------

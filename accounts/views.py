@@ -7,6 +7,7 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -17,7 +18,23 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .context import SESSION_KEY
+from .forms import SignInForm
 from .models import Membership
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page with the throttle's answer: 429 and ``Retry-After`` when the
+    account or the address has failed too often (``accounts.signin``)."""
+
+    form_class = SignInForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.refusal is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.refusal.seconds)
+        return response
 
 
 @login_required

@@ -137,6 +137,15 @@ STORAGES = {
 }
 
 LOGIN_URL = "login"
+# Password sign-in is throttled by account and by address (accounts/signin.py): within
+# DOCKET_SIGNIN_WINDOW_MINUTES an account may fail DOCKET_SIGNIN_FAILURES_PER_ACCOUNT times and
+# an address DOCKET_SIGNIN_FAILURES_PER_ADDRESS times; the next attempt waits. The address is
+# REMOTE_ADDR, or behind DOCKET_TRUSTED_PROXY_COUNT proxies the one X-Forwarded-For names.
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
+DOCKET_SIGNIN_WINDOW_MINUTES = env.int("DOCKET_SIGNIN_WINDOW_MINUTES", default=15)
+DOCKET_SIGNIN_FAILURES_PER_ACCOUNT = env.int("DOCKET_SIGNIN_FAILURES_PER_ACCOUNT", default=5)
+DOCKET_SIGNIN_FAILURES_PER_ADDRESS = env.int("DOCKET_SIGNIN_FAILURES_PER_ADDRESS", default=20)
+DOCKET_TRUSTED_PROXY_COUNT = env.int("DOCKET_TRUSTED_PROXY_COUNT", default=0)
 # Second factor (TOTP through django-otp). Required in production; the embedded demo of
 # `make run` may leave it optional, and its sign-in page says so.
 DOCKET_REQUIRE_MFA = env.bool("DOCKET_REQUIRE_MFA", default=True)
