@@ -35,6 +35,8 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -474,11 +476,19 @@ class IngestTokenAddForm(forms.ModelForm):
 @admin.register(IngestToken)
 class IngestTokenAdmin(AgencyScopedAdmin):
     """The agency's ingest tokens (``POST /api/v1/ingest/falco``). A token is issued here from
-    a name: the plain token is shown once, in a message, and only its sha256 is stored (never
-    shown). Tokens are not edited; they are revoked, and the row stays (detections name it)."""
+    a name: the plain token is shown once, on the token's page right after it is issued, and
+    only its sha256 is stored (never shown). Tokens are not edited; they are revoked, and the
+    row stays (detections name it).
+
+    The plain token waits for that page in the server-side session (``NEW_TOKEN_KEY``, read
+    once and removed), never in a message: Django's messages travel in a cookie, which is
+    signed but readable by anyone who sees it."""
+
+    NEW_TOKEN_KEY = "docket_new_ingest_token"  # noqa: S105 (a session key, not a secret)
 
     allow_add = True
     add_form = IngestTokenAddForm
+    change_form_template = "admin/accounts/ingesttoken/change_form.html"
     list_display = (
         "name",
         "hint_display",
@@ -531,12 +541,25 @@ class IngestTokenAdmin(AgencyScopedAdmin):
         for field in IngestToken._meta.concrete_fields:
             setattr(obj, field.attname, getattr(row, field.attname))
         obj._state.adding, obj._state.db = False, row._state.db
-        self.message_user(
-            request,
-            f"Ingest token {row.name!r}: {plain} — copy it now; it is not stored and cannot be "
-            "shown again. Send it as 'Authorization: Bearer <token>' to /api/v1/ingest/falco.",
-            messages.WARNING,
+        request.session[self.NEW_TOKEN_KEY] = {"pk": row.pk, "token": plain}
+        self.message_user(request, f"Ingest token {row.name!r} issued.", messages.SUCCESS)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Always to the new token's page: that is where its plain value is shown, once.
+        return HttpResponseRedirect(
+            reverse(
+                "admin:accounts_ingesttoken_change", args=[obj.pk], current_app=self.admin_site.name
+            )
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        waiting = request.session.get(self.NEW_TOKEN_KEY)
+        if waiting and str(waiting.get("pk")) == str(object_id):
+            # Shown once: gone from the session as soon as the page reads it.
+            del request.session[self.NEW_TOKEN_KEY]
+            extra_context["new_token"] = waiting["token"]
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_tokens(self, request, queryset):

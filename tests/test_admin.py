@@ -803,6 +803,32 @@ def _ingest(token: str):
     )
 
 
+def test_a_new_ingest_token_never_travels_in_a_cookie(world, as_user):
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.contrib.sessions.models import Session
+
+    client = as_user(User.objects.get(username="adam"))
+    issued = client.post(_url(IngestToken, "add"), {"name": "falco-west"})
+    assert issued.status_code == 302
+    token = IngestToken.objects.get(name="falco-west")
+    set_cookies = {name: morsel.value for name, morsel in issued.cookies.items()}
+
+    page = client.get(issued["Location"])
+    plain = re.search(r"dkt_[A-Za-z0-9_-]{43}", page.content.decode()).group(0)
+    assert plain.startswith(token.hint)
+
+    for name, value in set_cookies.items():
+        assert plain not in value, name
+    stored = CookieStorage(page.wsgi_request)._decode(set_cookies.get("messages", "")) or []
+    assert [m for m in stored if plain in m.message] == []
+    assert [m for m in stored if "falco-west" in m.message], "the message names the token only"
+    # Read once: gone from the (server-side) session, and not shown again.
+    for session in Session.objects.all():
+        assert plain not in str(session.get_decoded())
+    assert plain not in client.get(issued["Location"]).content.decode()
+    assert issued["Location"] == _url(IngestToken, "change", token.pk)
+
+
 def test_ingest_tokens_are_issued_once_and_revoked(world, as_user, agency_a, agency_b):
     adam = User.objects.get(username="adam")
     client = as_user(adam)
