@@ -876,3 +876,17 @@ def test_ingest_tokens_are_issued_once_and_revoked(world, as_user, agency_a, age
     refused = _ingest(plain)
     assert refused.status_code == 401 and refused.json()["code"] == "token_revoked"
     assert _ingest(other_plain).status_code == 200
+
+
+def test_the_admin_names_a_favicon_that_exists(client, world, as_user):
+    from django.contrib.staticfiles import finders
+
+    icon = "uswds/img/favicons/favicon.ico"
+    assert finders.find(icon), "the icon is a static file"
+    link = f'<link rel="icon" href="/static/{icon}">'
+    assert link in client.get("/admin/login/").content.decode()
+    admin_page = as_user(User.objects.get(username="adam")).get(_url(IngestToken, "changelist"))
+    assert link in admin_page.content.decode()
+    # What a browser asks for when a page names no icon.
+    response = Client().get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (301, f"/static/{icon}")
