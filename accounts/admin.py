@@ -33,7 +33,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -107,7 +107,87 @@ def scoped_related(model, ctx: AgencyContext | None) -> QuerySet:
     return manager.none()  # fail closed: a model nobody taught the scoping about
 
 
-class AgencyScopedMixin:
+ZONED_SUFFIX = "_in_zone"
+
+
+class ZonedTimesMixin:
+    """Every time the admin shows (list columns, read-only fields, inline rows) reads as
+    ``format_local`` writes it: the agency's wall clock with its zone, ``2026-03-10 11:30 EDT
+    (America/New_York)``. Django would print ``March 10, 2026, 11:30 a.m.`` and leave the
+    reader to guess the zone.
+
+    Each ``DateTimeField`` of the model gets a display ``<field>_in_zone`` (same label, sorts
+    by the field); list displays, read-only fields and the fieldsets of what is shown read-only
+    use it instead of the field. Editable times stay form fields. The zone is the request's
+    (``AgencyScopedAdmin`` renders its views in the active agency's zone). A subclass that
+    overrides ``get_readonly_fields``, ``get_fields`` or ``get_fieldsets`` calls ``super()``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._zoned_fields = {}
+        for field in self.model._meta.concrete_fields:
+            if isinstance(field, models.DateTimeField):
+                name = field.name + ZONED_SUFFIX
+                setattr(self, name, self._zoned_display(field))
+                self._zoned_fields[field.name] = name
+
+    def _zoned_display(self, field):
+        @admin.display(description=field.verbose_name, ordering=field.name)
+        def display(obj):
+            from reporting.clock import format_local
+
+            value = getattr(obj, field.name)
+            if value is None:
+                return self.get_empty_value_display()
+            return format_local(value, timezone.get_current_timezone())
+
+        return display
+
+    def _zone(self, names, only):
+        """``names`` (nested tuples too) with the times in ``only`` replaced by their display."""
+        mapped = []
+        for name in names:
+            if isinstance(name, list | tuple):
+                mapped.append(type(name)(self._zone(name, only)))
+            elif isinstance(name, str) and name in only:
+                mapped.append(self._zoned_fields[name])
+            else:
+                mapped.append(name)
+        return mapped
+
+    def _shown_read_only(self, request, obj) -> set[str]:
+        """The time fields this page shows read-only: all of them where nothing can be
+        changed (view-only objects and inlines), else the read-only fields."""
+        if not self.has_change_permission(request, obj) and (
+            obj is not None or isinstance(self, admin.options.InlineModelAdmin)
+        ):
+            return set(self._zoned_fields)
+        readonly = set(self.get_readonly_fields(request, obj))
+        return {n for n, shown in self._zoned_fields.items() if n in readonly or shown in readonly}
+
+    def get_list_display(self, request):
+        return self._zone(super().get_list_display(request), set(self._zoned_fields))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._zone(super().get_readonly_fields(request, obj), set(self._zoned_fields))
+
+    def get_exclude(self, request, obj=None):
+        # A time shown through its display is not also a form field, nor is the display.
+        excluded = super().get_exclude(request, obj)
+        shown = self._shown_read_only(request, obj)
+        if not shown:
+            return excluded
+        return [*(excluded or ()), *shown, *(self._zoned_fields[n] for n in shown)]
+
+    def get_fieldsets(self, request, obj=None):
+        only = self._shown_read_only(request, obj)
+        return [
+            (title, {**options, "fields": self._zone(options["fields"], only)})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
+
+class AgencyScopedMixin(ZonedTimesMixin):
     """Queryset and form-field scoping shared by model admins and inlines."""
 
     def agency_context(self, request) -> AgencyContext | None:
@@ -519,10 +599,10 @@ class IngestTokenAdmin(AgencyScopedAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return ("name",) if obj is None else self.fields
+        return ("name",) if obj is None else super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
+        return () if obj is None else super().get_readonly_fields(request, obj)
 
     @admin.display(description="Token starts with", ordering="hint")
     def hint_display(self, obj):

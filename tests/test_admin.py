@@ -727,9 +727,62 @@ def test_changelist_queries_do_not_grow_with_rows(model, world, as_user):
 def test_times_read_in_the_agencys_zone(world, as_user):
     client = as_user(User.objects.get(username="adam"))
     page = client.get(_url(Incident, "change", world["a_incident"].pk)).content.decode()
-    assert "March 4, 2025, 10 a.m." in page  # identified 15:00 UTC, in New York
+    # Identified 15:00 UTC: in New York, with the zone printed (was "March 4, 2025, 10 a.m.").
+    assert "2025-03-04 10:00 EST (America/New_York)" in page
     # Not the UTC wall time (other times on the page, e.g. "8:43 p.m.", must not match).
     assert not re.search(r"(?<![\d:])3 p\.m\.", page)
+
+
+# How Django writes a time when nobody told it the zone: "March 4, 2025, 10 a.m.", "noon".
+DJANGO_TIME = re.compile(
+    r"(Jan|Feb|March|April|May|June|July|Aug|Sept|Oct|Nov|Dec)\.? \d{1,2}, \d{4}, "
+    r"(\d{1,2}(:\d\d)? [ap]\.m\.|noon|midnight)"
+)
+ZONED_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Z]{3,4} \(America/New_York\)")
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
+def test_every_time_the_admin_shows_names_its_zone(model, world, as_user, agency_a):
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.admin.utils import flatten_fieldsets
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import DateTimeField
+
+    adam = User.objects.get(username="adam")
+    client = as_user(adam)
+    own = next(o for o in model._default_manager.all() if agency_a.pk in agencies_of(o))
+    LogEntry.objects.create(
+        user=adam,
+        content_type=ContentType.objects.get_for_model(model),
+        object_id=str(own.pk),
+        object_repr=str(own)[:200],
+        action_flag=CHANGE,
+        change_message="Looked at it.",
+    )
+    pages = {
+        "list": client.get(_url(model, "changelist")),
+        "change": client.get(_url(model, "change", own.pk)),
+        "history": client.get(_url(model, "history", own.pk)),
+    }
+    for name, page in pages.items():
+        assert page.status_code == 200, name
+        text = page.content.decode()
+        assert not DJANGO_TIME.search(text), (name, DJANGO_TIME.search(text).group(0))
+    assert ZONED_TIME.search(pages["history"].content.decode())
+    # Where a time is configured to show, it shows with its zone.
+    model_admin = admin.site._registry[model]
+    times = {
+        f.name
+        for f in model._meta.concrete_fields
+        if isinstance(f, DateTimeField) and getattr(own, f.name) is not None
+    }
+    shown = set(
+        flatten_fieldsets(model_admin.fieldsets or [(None, {"fields": model_admin.fields or ()})])
+    )
+    if times & shown:
+        assert ZONED_TIME.search(pages["change"].content.decode()), times & shown
+    if times & set(model_admin.list_display):
+        assert ZONED_TIME.search(pages["list"].content.decode()), times
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
