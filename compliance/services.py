@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.context import AgencyContext
 from accounts.errors import InvalidInput, NotFound, NotPermitted
+from accounts.labels import field_label, first_error
 from accounts.models import Membership, Role
 from accounts.scoping import scope
 
@@ -347,9 +348,15 @@ def _assessment_build(
             "Only a compliance officer, or an ISSO of this system, may record its assessments."
         )
     if assessed_at is None or timezone.is_naive(assessed_at):
-        raise InvalidInput("assessed_at needs a date, time and time zone.", field="assessed_at")
+        raise InvalidInput(
+            f"{field_label(ControlAssessment, 'assessed_at')} needs a date, time and time zone.",
+            field="assessed_at",
+        )
     if assessed_at > now:
-        raise InvalidInput("assessed_at cannot be in the future.", field="assessed_at")
+        raise InvalidInput(
+            f"{field_label(ControlAssessment, 'assessed_at')} cannot be in the future.",
+            field="assessed_at",
+        )
     for name, value, choices, optional in (
         ("status", status, AssessmentStatus, False),
         ("implementation_status", implementation_status, ImplementationStatus, True),
@@ -357,7 +364,10 @@ def _assessment_build(
     ):
         if not (value in choices.values or (optional and value == "")):
             allowed = ", ".join(choices.values)
-            raise InvalidInput(f"{name}: {value!r} is not one of {allowed}.", field=name)
+            raise InvalidInput(
+                f"{field_label(ControlAssessment, name)}: {value!r} is not one of {allowed}.",
+                field=name,
+            )
     if assessor is None:
         assessor = ctx.user
     elif not isinstance(assessor, get_user_model()) or not (
@@ -382,8 +392,8 @@ def _assessment_build(
     try:
         assessment.full_clean(exclude=["system", "control", "assessor", "recorded_by"])
     except ValidationError as exc:
-        first_field, messages = next(iter(exc.message_dict.items()))
-        raise InvalidInput(f"{first_field}: {' '.join(messages)}", field=first_field) from exc
+        first_field, message = first_error(ControlAssessment, exc)
+        raise InvalidInput(message, field=first_field) from exc
     return assessment
 
 

@@ -441,13 +441,13 @@ def test_reimporting_assessments_records_nothing_twice(web_system, carol, agency
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        (a_row(assessed_at="2025-10-01T09:00:00Z"), "line 3: assessed_at cannot be in the future"),
+        (a_row(assessed_at="2025-10-01T09:00:00Z"), "line 3: Assessed at cannot be in the future"),
         (a_row(control="10.9.9"), "line 3: control: no control '10.9.9' in PCI DSS (4.0)"),
         (a_row(), "line 3: the same system, control and time as line 2"),
         (a_row(assessed_at="2025-06-01T09:00:00"), "line 3: assessed_at: needs a UTC offset"),
         (a_row(assessed_at="2025-06-01 09:00 Mars/Olympus"), "line 3: assessed_at: unknown time"),
-        (a_row(status="great"), "line 3: status: 'great' is not one of"),
-        (a_row(method="guess"), "line 3: method: 'guess' is not one of"),
+        (a_row(status="great"), "line 3: Status: 'great' is not one of"),
+        (a_row(method="guess"), "line 3: Method: 'guess' is not one of"),
         (a_row(assessor="bob"), "line 3: assessor: 'bob' holds no role in the agency"),
         (a_row(system="OTA-WEB"), "line 3: system: no system 'OTA-WEB' in FTA"),
         (a_row(framework="Nonesuch"), "line 3: framework: no framework 'Nonesuch'"),
@@ -641,7 +641,7 @@ def results_body(document):
         ),
         (
             lambda d: results_body(d).update(end="2025-12-01T00:00:00Z"),
-            "assessment-results.results[0].findings[1]: assessed_at cannot be in the future",
+            "assessment-results.results[0].findings[1]: Assessed at cannot be in the future",
         ),
     ],
     ids=["no-target-id", "unknown-control", "no-system", "observation", "future"],
