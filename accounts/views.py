@@ -9,8 +9,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -35,6 +36,12 @@ class SignInView(auth_views.LoginView):
             response.status_code = 429
             response["Retry-After"] = str(form.refusal.seconds)
         return response
+
+
+def favicon(request):
+    """The icon a browser asks for at /favicon.ico (USWDS's, as the pages name it); resolved
+    per request, so the production manifest's hashed name is the one sent."""
+    return HttpResponsePermanentRedirect(static("uswds/img/favicons/favicon.ico"))
 
 
 @login_required

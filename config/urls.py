@@ -1,8 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
@@ -20,11 +18,7 @@ api_v1 = [
 urlpatterns = [
     path("", account_views.home, name="home"),
     # Browsers ask for /favicon.ico wherever a page names no icon (the API's JSON, downloads).
-    path(
-        "favicon.ico",
-        RedirectView.as_view(url=static("uswds/img/favicons/favicon.ico"), permanent=True),
-        name="favicon",
-    ),
+    path("favicon.ico", account_views.favicon, name="favicon"),
     path("agency/", account_views.switch_agency, name="switch-agency"),
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
