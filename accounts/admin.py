@@ -33,13 +33,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.time import format_local
+
 from .context import AgencyContext, AgencyContextError, get_context
+from .forms import AdminSignInForm
 from .models import Agency, IngestToken, Membership, Role
 from .permissions import ACTS
 from .scoping import scope
@@ -105,7 +110,85 @@ def scoped_related(model, ctx: AgencyContext | None) -> QuerySet:
     return manager.none()  # fail closed: a model nobody taught the scoping about
 
 
-class AgencyScopedMixin:
+ZONED_SUFFIX = "_in_zone"
+
+
+class ZonedTimesMixin:
+    """Every time the admin shows (list columns, read-only fields, inline rows) reads as
+    ``format_local`` writes it: the agency's wall clock with its zone, ``2026-03-10 11:30 EDT
+    (America/New_York)``. Django would print ``March 10, 2026, 11:30 a.m.`` and leave the
+    reader to guess the zone.
+
+    Each ``DateTimeField`` of the model gets a display ``<field>_in_zone`` (same label, sorts
+    by the field); list displays, read-only fields and the fieldsets of what is shown read-only
+    use it instead of the field. Editable times stay form fields. The zone is the request's
+    (``AgencyScopedAdmin`` renders its views in the active agency's zone). A subclass that
+    overrides ``get_readonly_fields``, ``get_fields`` or ``get_fieldsets`` calls ``super()``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._zoned_fields = {}
+        for field in self.model._meta.concrete_fields:
+            if isinstance(field, models.DateTimeField):
+                name = field.name + ZONED_SUFFIX
+                setattr(self, name, self._zoned_display(field))
+                self._zoned_fields[field.name] = name
+
+    def _zoned_display(self, field):
+        @admin.display(description=field.verbose_name, ordering=field.name)
+        def display(obj):
+            value = getattr(obj, field.name)
+            if value is None:
+                return self.get_empty_value_display()
+            return format_local(value, timezone.get_current_timezone())
+
+        return display
+
+    def _zone(self, names, only):
+        """``names`` (nested tuples too) with the times in ``only`` replaced by their display."""
+        mapped = []
+        for name in names:
+            if isinstance(name, list | tuple):
+                mapped.append(type(name)(self._zone(name, only)))
+            elif isinstance(name, str) and name in only:
+                mapped.append(self._zoned_fields[name])
+            else:
+                mapped.append(name)
+        return mapped
+
+    def _shown_read_only(self, request, obj) -> set[str]:
+        """The time fields this page shows read-only: all of them where nothing can be
+        changed (view-only objects and inlines), else the read-only fields."""
+        if not self.has_change_permission(request, obj) and (
+            obj is not None or isinstance(self, admin.options.InlineModelAdmin)
+        ):
+            return set(self._zoned_fields)
+        readonly = set(self.get_readonly_fields(request, obj))
+        return {n for n, shown in self._zoned_fields.items() if n in readonly or shown in readonly}
+
+    def get_list_display(self, request):
+        return self._zone(super().get_list_display(request), set(self._zoned_fields))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._zone(super().get_readonly_fields(request, obj), set(self._zoned_fields))
+
+    def get_exclude(self, request, obj=None):
+        # A time shown through its display is not also a form field, nor is the display.
+        excluded = super().get_exclude(request, obj)
+        shown = self._shown_read_only(request, obj)
+        if not shown:
+            return excluded
+        return [*(excluded or ()), *shown, *(self._zoned_fields[n] for n in shown)]
+
+    def get_fieldsets(self, request, obj=None):
+        only = self._shown_read_only(request, obj)
+        return [
+            (title, {**options, "fields": self._zone(options["fields"], only)})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
+
+class AgencyScopedMixin(ZonedTimesMixin):
     """Queryset and form-field scoping shared by model admins and inlines."""
 
     def agency_context(self, request) -> AgencyContext | None:
@@ -283,6 +366,8 @@ def _unregister_unscoped() -> None:
 
 
 _unregister_unscoped()
+# The admin's sign-in is throttled like Docket's own and says how long to wait.
+admin.site.login_form = AdminSignInForm
 
 
 # --- agencies, users, memberships ----------------------------------------------------------
@@ -472,11 +557,19 @@ class IngestTokenAddForm(forms.ModelForm):
 @admin.register(IngestToken)
 class IngestTokenAdmin(AgencyScopedAdmin):
     """The agency's ingest tokens (``POST /api/v1/ingest/falco``). A token is issued here from
-    a name: the plain token is shown once, in a message, and only its sha256 is stored (never
-    shown). Tokens are not edited; they are revoked, and the row stays (detections name it)."""
+    a name: the plain token is shown once, on the token's page right after it is issued, and
+    only its sha256 is stored (never shown). Tokens are not edited; they are revoked, and the
+    row stays (detections name it).
+
+    The plain token waits for that page in the server-side session (``NEW_TOKEN_KEY``, read
+    once and removed), never in a message: Django's messages travel in a cookie, which is
+    signed but readable by anyone who sees it."""
+
+    NEW_TOKEN_KEY = "docket_new_ingest_token"  # noqa: S105 (a session key, not a secret)
 
     allow_add = True
     add_form = IngestTokenAddForm
+    change_form_template = "admin/accounts/ingesttoken/change_form.html"
     list_display = (
         "name",
         "hint_display",
@@ -507,10 +600,10 @@ class IngestTokenAdmin(AgencyScopedAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return ("name",) if obj is None else self.fields
+        return ("name",) if obj is None else super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
+        return () if obj is None else super().get_readonly_fields(request, obj)
 
     @admin.display(description="Token starts with", ordering="hint")
     def hint_display(self, obj):
@@ -529,12 +622,25 @@ class IngestTokenAdmin(AgencyScopedAdmin):
         for field in IngestToken._meta.concrete_fields:
             setattr(obj, field.attname, getattr(row, field.attname))
         obj._state.adding, obj._state.db = False, row._state.db
-        self.message_user(
-            request,
-            f"Ingest token {row.name!r}: {plain} — copy it now; it is not stored and cannot be "
-            "shown again. Send it as 'Authorization: Bearer <token>' to /api/v1/ingest/falco.",
-            messages.WARNING,
+        request.session[self.NEW_TOKEN_KEY] = {"pk": row.pk, "token": plain}
+        self.message_user(request, f"Ingest token {row.name!r} issued.", messages.SUCCESS)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Always to the new token's page: that is where its plain value is shown, once.
+        return HttpResponseRedirect(
+            reverse(
+                "admin:accounts_ingesttoken_change", args=[obj.pk], current_app=self.admin_site.name
+            )
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        waiting = request.session.get(self.NEW_TOKEN_KEY)
+        if waiting and str(waiting.get("pk")) == str(object_id):
+            # Shown once: gone from the session as soon as the page reads it.
+            del request.session[self.NEW_TOKEN_KEY]
+            extra_context["new_token"] = waiting["token"]
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_tokens(self, request, queryset):

@@ -7,9 +7,11 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -17,7 +19,29 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .context import SESSION_KEY
+from .forms import SignInForm
 from .models import Membership
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page with the throttle's answer: 429 and ``Retry-After`` when the
+    account or the address has failed too often (``accounts.signin``)."""
+
+    form_class = SignInForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.refusal is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.refusal.seconds)
+        return response
+
+
+def favicon(request):
+    """The icon a browser asks for at /favicon.ico (USWDS's, as the pages name it); resolved
+    per request, so the production manifest's hashed name is the one sent."""
+    return HttpResponsePermanentRedirect(static("uswds/img/favicons/favicon.ico"))
 
 
 @login_required

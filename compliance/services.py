@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.context import AgencyContext, context_for
+from accounts.labels import field_label, first_error
 from accounts.models import Membership, Role
 from accounts.permissions import require
 from accounts.scoping import scope
@@ -346,9 +347,15 @@ def _assessment_build(
     ids, when the caller checks many rows (a bulk import) and has read them once."""
     require(ctx, "system_record", system=system, doing="record its assessments")
     if assessed_at is None or timezone.is_naive(assessed_at):
-        raise InvalidInput("assessed_at needs a date, time and time zone.", field="assessed_at")
+        raise InvalidInput(
+            f"{field_label(ControlAssessment, 'assessed_at')} needs a date, time and time zone.",
+            field="assessed_at",
+        )
     if assessed_at > now:
-        raise InvalidInput("assessed_at cannot be in the future.", field="assessed_at")
+        raise InvalidInput(
+            f"{field_label(ControlAssessment, 'assessed_at')} cannot be in the future.",
+            field="assessed_at",
+        )
     for name, value, choices, optional in (
         ("status", status, AssessmentStatus, False),
         ("implementation_status", implementation_status, ImplementationStatus, True),
@@ -356,7 +363,10 @@ def _assessment_build(
     ):
         if not (value in choices.values or (optional and value == "")):
             allowed = ", ".join(choices.values)
-            raise InvalidInput(f"{name}: {value!r} is not one of {allowed}.", field=name)
+            raise InvalidInput(
+                f"{field_label(ControlAssessment, name)}: {value!r} is not one of {allowed}.",
+                field=name,
+            )
     if assessor is None:
         assessor = ctx.user
     elif not isinstance(assessor, get_user_model()) or not (
@@ -381,8 +391,8 @@ def _assessment_build(
     try:
         assessment.full_clean(exclude=["system", "control", "assessor", "recorded_by"])
     except ValidationError as exc:
-        first_field, messages = next(iter(exc.message_dict.items()))
-        raise InvalidInput(f"{first_field}: {' '.join(messages)}", field=first_field) from exc
+        first_field, message = first_error(ControlAssessment, exc)
+        raise InvalidInput(message, field=first_field) from exc
     return assessment
 
 
@@ -961,19 +971,14 @@ def systems_export_csv(*, ctx: AgencyContext) -> str:
     """The system inventory as CSV, in the columns ``systems_file_import`` reads (so exporting
     then importing changes nothing). The systems the caller may read
     (``selectors.systems_visible``, the rule of the inventory pages). Two queries."""
-    import csv
-    import io
-
     systems = selectors.with_issos(
         selectors.systems_visible(ctx).select_related("baseline__framework"), ctx
     ).order_by("acronym")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(SYSTEM_COLUMNS)
-    for s in systems:
-        baseline = s.baseline
-        writer.writerow(
-            [
+
+    def rows():
+        for s in systems:
+            baseline = s.baseline
+            yield [
                 s.acronym,
                 s.name,
                 s.component,
@@ -992,8 +997,9 @@ def systems_export_csv(*, ctx: AgencyContext) -> str:
                 ";".join(sorted(m.user.username for m in s.isso_list)),
                 *(";".join(getattr(s, column)) for column in SYSTEM_LISTS),
             ]
-        )
-    return out.getvalue()
+
+    # Cells that would start a spreadsheet formula are quoted (tabular.csv_cell).
+    return tabular.csv_text(SYSTEM_COLUMNS, rows())
 
 
 # --- assessments in bulk: CSV and OSCAL assessment results ------------------------------------

@@ -1,4 +1,5 @@
-"""Reading the CSV and YAML files people import (frameworks, crosswalks, systems, assessments).
+"""Reading the CSV and YAML files people import (frameworks, crosswalks, systems, assessments),
+and writing the CSV files Docket exports (``csv_text``).
 
 Plain Python, no Django. Every problem is a ``TabularError`` naming *where* — ``line 7`` of a
 CSV file (the line the row starts on, counting the header as line 1) or the path in a YAML
@@ -15,6 +16,38 @@ from pathlib import PurePath
 from typing import IO, Any
 
 MAX_BYTES = 20 * 1024 * 1024
+
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """``value`` safe to open in a spreadsheet: a cell that would start a formula gets a
+    leading single quote (``=HYPERLINK(…)`` → ``'=HYPERLINK(…)``), as OWASP recommends;
+    spreadsheets show the text and run nothing. A value that already starts with quotes
+    before such a character gets one more, so ``csv_uncell`` gives back exactly ``value``."""
+    return "'" + value if value.lstrip("'").startswith(FORMULA_START) else value
+
+
+def csv_uncell(cell: str) -> str:
+    """The inverse of ``csv_cell``: one leading quote before a formula character is dropped
+    (as a spreadsheet drops it); any other cell is read as it is."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+def csv_text(header: list[str], rows) -> str:
+    """CSV (``\n`` line ends) of ``header`` and ``rows``, every cell through ``csv_cell`` and
+    in double quotes (OWASP's other half: with ``\n`` line ends Python's minimal quoting would
+    leave a carriage return bare, and a reader would split the row there). Every CSV Docket
+    writes goes through here; ``csv_rows`` reads it back unchanged."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow([csv_cell(str(c)) for c in header])
+    for row in rows:
+        writer.writerow([csv_cell(str(c)) for c in row])
+    return out.getvalue()
 
 
 class TabularError(ValueError):
@@ -98,7 +131,9 @@ class Row:
 def csv_rows(text: str, *, required: list[str], optional: list[str]) -> tuple[list[str], list[Row]]:
     """The columns present and the data rows of a CSV file with a header row.
 
-    Column names are matched case-insensitively and trimmed; cells are trimmed. A missing
+    Column names are matched case-insensitively and trimmed; cells are trimmed, then a
+    leading quote that protects a formula character is dropped (``csv_uncell``: the files
+    ``csv_text`` writes read back as they were exported). A missing
     required column, an unknown or repeated column, a row with more cells than the header and
     a blank file are errors. Blank rows are skipped.
     """
@@ -134,7 +169,7 @@ def csv_rows(text: str, *, required: list[str], optional: list[str]) -> tuple[li
                         f"{len(cells)} cells but the header names {len(columns)} columns",
                     )
                 values = dict.fromkeys(columns, "")
-                values.update((columns[i], c.strip()) for i, c in enumerate(cells))
+                values.update((columns[i], csv_uncell(c.strip())) for i, c in enumerate(cells))
                 rows.append(Row(line=line, cells=values))
             line = reader.line_num + 1
     except csv.Error as exc:

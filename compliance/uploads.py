@@ -78,12 +78,15 @@ def discard(name: str | None) -> None:
         logger.exception("Could not delete %s after a failed upload", name)
 
 
-def store_hashed(fileobj, *, folder: str, field: str = "document") -> StoredDocument:
+def store_hashed(
+    fileobj, *, folder: str, field: str = "document", label: str = "Document"
+) -> StoredDocument:
     """Stream ``fileobj`` to ``folder/<random>`` in the default storage; its SHA-256 and size.
 
-    Refuses an empty file and one over ``DOCKET_DOCUMENT_MAX_BYTES`` (``InvalidInput`` naming
-    ``field``); on any error, including a source that fails mid-read, nothing stays in storage.
-    The caller deletes the stored file with ``discard`` if its own transaction fails afterwards.
+    Refuses an empty file and one over ``DOCKET_DOCUMENT_MAX_BYTES`` (``InvalidInput`` for
+    ``field``, its message naming the ``label``); on any error, including a source that fails
+    mid-read, nothing stays in storage. The caller deletes the stored file with ``discard`` if
+    its own transaction fails afterwards.
     """
     limit = max_document_bytes()
     hashing = _Hashing(fileobj, limit)
@@ -94,11 +97,11 @@ def store_hashed(fileobj, *, folder: str, field: str = "document") -> StoredDocu
             name = default_storage.save(name, _HashingFile(hashing, name=name))
         except _TooLarge:
             raise InvalidInput(
-                f"{field}: the file is larger than the limit of {limit} bytes; nothing was kept.",
+                f"{label}: the file is larger than the limit of {limit} bytes; nothing was kept.",
                 field=field,
             ) from None
         if hashing.size == 0:
-            raise InvalidInput(f"{field}: the file is empty.", field=field)
+            raise InvalidInput(f"{label}: the file is empty.", field=field)
         kept = True
         return StoredDocument(name=name, sha256=hashing.digest.hexdigest(), size=hashing.size)
     finally:

@@ -17,12 +17,10 @@ api_v1 = [
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    # Browsers ask for /favicon.ico wherever a page names no icon (the API's JSON, downloads).
+    path("favicon.ico", account_views.favicon, name="favicon"),
     path("agency/", account_views.switch_agency, name="switch-agency"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/mfa/setup/", account_views.mfa_setup, name="mfa-setup"),
     path("accounts/mfa/verify/", account_views.mfa_verify, name="mfa-verify"),

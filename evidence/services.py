@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext, AgencyContextError, context_for
+from accounts.labels import field_label, first_error
 from accounts.models import Membership, Role
 from accounts.permissions import require
 from accounts.scoping import members_who_see, scope
@@ -388,7 +389,7 @@ def evidence_open(
     agency administrators and raises ``IntegrityFailure``. Otherwise the access is logged
     (``view`` or ``download``) before the file is handed out, itself re-hashed on the way."""
     if purpose not in (Action.VIEW, Action.DOWNLOAD):
-        raise InvalidInput("purpose must be 'view' or 'download'.", field="purpose")
+        raise InvalidInput("The purpose must be 'view' or 'download'.", field="purpose")
     now = _now(now)
     ev = (
         scope(Evidence.objects.select_related("incident__agency"), ctx)
@@ -970,7 +971,10 @@ def evidence_upload(
             f"Unknown kind {kind!r}; allowed: {', '.join(Kind.values)}.", field="kind"
         )
     if collected_at is not None and collected_at > now:
-        raise InvalidInput("collected_at cannot be in the future.", field="collected_at")
+        raise InvalidInput(
+            f"{field_label(Evidence, 'collected_at')} cannot be in the future.",
+            field="collected_at",
+        )
     limit = max_upload_bytes()
     if declared_size is not None:
         if declared_size > limit:
@@ -1001,8 +1005,8 @@ def evidence_upload(
             ]
         )
     except ValidationError as exc:
-        name, messages = next(iter(exc.message_dict.items()))
-        raise InvalidInput(f"{name}: {' '.join(messages)}", field=name) from exc
+        name, message = first_error(Evidence, exc)
+        raise InvalidInput(message, field=name) from exc
 
     uid = uuid.uuid4()
     temp_name = f"evidence/tmp/{uid.hex}.part"

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
 from accounts.context import AgencyContext
+from accounts.labels import field_label, first_error
 from accounts.models import Membership, Role
 from accounts.permissions import require
 from accounts.scoping import scope
@@ -115,7 +116,9 @@ def _check_times(values: dict[str, Any], now: datetime) -> None:
     for name in ("identified_at", "first_detected_at", "occurred_at"):
         value = values.get(name)
         if value is not None and value > now:
-            raise InvalidInput(f"{name} cannot be in the future.", field=name)
+            raise InvalidInput(
+                f"{field_label(Incident, name)} cannot be in the future.", field=name
+            )
 
 
 def _agency_systems(ctx: AgencyContext, system_ids) -> list[InformationSystem]:
@@ -144,10 +147,8 @@ def _full_clean(instance) -> None:
             exclude=["ruleset", "agency", "created_by", "state"], validate_unique=False
         )
     except ValidationError as exc:
-        first_field, messages = next(iter(exc.message_dict.items()))
-        raise InvalidInput(
-            f"{first_field}: {' '.join(messages)}", field=first_field, errors=exc.message_dict
-        ) from exc
+        first_field, message = first_error(type(instance), exc)
+        raise InvalidInput(message, field=first_field, errors=exc.message_dict) from exc
 
 
 def _allocate_number(incident: Incident, at: datetime) -> None:
@@ -429,7 +430,7 @@ def determination_record(
         raise Conflict(f"{incident.number} is {incident.state}; no determination can be recorded.")
     if decision not in Decision.values:
         raise InvalidInput(
-            f"decision {decision!r} is not one of {', '.join(Decision.values)}.", field="decision"
+            f"Decision: {decision!r} is not one of {', '.join(Decision.values)}.", field="decision"
         )
     if not (rationale or "").strip():
         raise InvalidInput("A determination needs a rationale.", field="rationale")
@@ -453,7 +454,7 @@ def determination_record(
         )
     if not breach and breach_discovered_at is not None:
         raise InvalidInput(
-            "breach_discovered_at is only for breaches.", field="breach_discovered_at"
+            "The breach-discovered time is only for breaches.", field="breach_discovered_at"
         )
     if breach_discovered_at is not None and breach_discovered_at > now:
         raise InvalidInput(
@@ -530,7 +531,10 @@ def additional_information_record(
     incident = lock_incident(ctx, incident)
     recorded_at = recorded_at or now
     if recorded_at > now:
-        raise InvalidInput("recorded_at cannot be in the future.", field="recorded_at")
+        raise InvalidInput(
+            f"{field_label(AdditionalInformation, 'recorded_at')} cannot be in the future.",
+            field="recorded_at",
+        )
     if not (summary or "").strip():
         raise InvalidInput("Describe the additional information.", field="summary")
     info = AdditionalInformation.objects.create(

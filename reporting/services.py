@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext
+from accounts.labels import field_label
 from accounts.permissions import require
 from core.errors import Conflict, InvalidInput
 from core.time import format_local
@@ -260,19 +261,22 @@ def submission_record(
     ob = _lock_obligation(ctx, obligation)
     submitted_at = submitted_at or now
     if submitted_at > now:
-        raise InvalidInput("submitted_at cannot be in the future.", field="submitted_at")
+        raise InvalidInput(
+            f"{field_label(Submission, 'submitted_at')} cannot be in the future.",
+            field="submitted_at",
+        )
     if ob.withdrawn_at:
         raise Conflict(f"{ob} was withdrawn ({ob.withdrawn_reason}); nothing is owed.")
     if ob.waived_at:
         raise Conflict(f"{ob} was waived; nothing is owed.")
     if channel not in Submission.Channel.values:
         raise InvalidInput(
-            f"channel {channel!r} is not one of {', '.join(Submission.Channel.values)}.",
+            f"Channel: {channel!r} is not one of {', '.join(Submission.Channel.values)}.",
             field="channel",
         )
     recipients = list(recipients) if recipients else list(ob.recipients)
     if not all(isinstance(r, str) and r.strip() for r in recipients):
-        raise InvalidInput("recipients must be a list of names.", field="recipients")
+        raise InvalidInput("Recipients must be a list of names.", field="recipients")
     sub = Submission.objects.create(
         obligation=ob,
         submitted_at=submitted_at,

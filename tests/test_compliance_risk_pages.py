@@ -187,7 +187,7 @@ def test_plan_the_remediation_from_the_incident_page(client, alice, incident, we
         url, {"weakness": "W", "severity": "high", "remediation": "soon: rotate the token"}
     )
     assert bad.status_code == 400
-    assert "remediation line 1" in bad.content.decode()
+    assert "Remediation actions, line 1" in bad.content.decode()
     assert not PoamItem.objects.exists()
     ok = client.post(
         url,

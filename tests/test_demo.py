@@ -84,6 +84,31 @@ def test_a_second_load_changes_nothing():
         assert PASSWORD in out
 
 
+def test_the_sign_ins_name_the_address_make_run_serves_on(monkeypatch):
+    monkeypatch.setenv("DOCKET_RUN_ADDRESS", "0.0.0.0:8080")
+    out = _load()
+    assert "Docket is at http://127.0.0.1:8080/ " in out
+    assert "8000" not in out
+
+
+@pytest.mark.parametrize(
+    ("address", "url"),
+    [
+        ("", "http://127.0.0.1:8000/"),
+        ("8001", "http://127.0.0.1:8001/"),
+        ("0:9000", "http://127.0.0.1:9000/"),
+        ("0.0.0.0:8080", "http://127.0.0.1:8080/"),
+        ("docket.lan:8000", "http://docket.lan:8000/"),
+        ("[::]:8000", "http://[::1]:8000/"),
+        ("[::1]:8000", "http://[::1]:8000/"),
+    ],
+)
+def test_run_url_reads_runservers_address(address, url):
+    from core.run_address import run_url
+
+    assert run_url(address) == url
+
+
 def test_every_role_has_a_person_who_can_sign_in(demo):
     holders = dict(Membership.objects.filter(agency=demo).values_list("role", "user__username"))
     assert holders == {

@@ -100,3 +100,20 @@ def test_a_task_goes_through_the_filesystem_broker(manage, var_dir):
     headers = json.loads(messages[0].read_text())["headers"]
     assert headers["task"] == "reporting.tasks.send_due_reminders"
     assert headers["id"] == task_id
+
+
+PAGES_WITHOUT_DEBUG = (
+    "import json; from django.conf import settings; from django.test import Client; "
+    "c = Client(HTTP_HOST='127.0.0.1'); "
+    "missing = c.get('/no-such-page/'); css = c.get('/static/docket/docket.css'); "
+    "print(json.dumps({'debug': settings.DEBUG, 'missing': missing.status_code, "
+    "'lists_patterns': b'URLconf' in missing.content or b'Using the URLconf' in missing.content, "
+    "'css': css.status_code}))"
+)
+
+
+def test_make_run_serves_without_debug_and_still_serves_static_files(manage):
+    """DEBUG is opt-in (a 404 would list every URL pattern); WhiteNoise serves the static
+    files without it."""
+    seen = json.loads(manage("shell", "--no-imports", "-c", PAGES_WITHOUT_DEBUG).splitlines()[-1])
+    assert seen == {"debug": False, "missing": 404, "lists_patterns": False, "css": 200}

@@ -12,6 +12,7 @@ PUBLIC = {
     "accounts/logout/": "signing out needs no session",
     "admin/login/": "the admin's sign-in page",
     "admin/logout/": "signing out needs no session",
+    "favicon.ico": "the browser's icon, a redirect to a static file",
 }
 
 

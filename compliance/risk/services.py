@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import AgencyContext
+from accounts.labels import field_label, first_error
 from accounts.permissions import require
 from accounts.scoping import scope
 from compliance import selectors, uploads
@@ -61,20 +62,24 @@ def _system_writer(ctx: AgencyContext, system, act: str) -> InformationSystem:
     return system
 
 
-def _choice(name: str, value, choices) -> str:
+# Errors name a field by its label (``accounts.labels``); ``field=`` keeps the code name.
+
+
+def _choice(model, name: str, value, choices) -> str:
     if value not in choices.values:
         raise InvalidInput(
-            f"{name}: {value!r} is not one of {', '.join(choices.values)}.", field=name
+            f"{field_label(model, name)}: {value!r} is not one of {', '.join(choices.values)}.",
+            field=name,
         )
     return value
 
 
-def _text(name: str, value, *, required: bool = True, limit: int | None = None) -> str:
+def _text(model, name: str, value, *, required: bool = True, limit: int | None = None) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise InvalidInput(f"{name}: this field is required.", field=name)
+        raise InvalidInput(f"{field_label(model, name)}: this field is required.", field=name)
     if limit and len(value) > limit:
-        raise InvalidInput(f"{name}: at most {limit} characters.", field=name)
+        raise InvalidInput(f"{field_label(model, name)}: at most {limit} characters.", field=name)
     return value
 
 
@@ -82,8 +87,8 @@ def _clean(instance, exclude) -> None:
     try:
         instance.full_clean(exclude=exclude, validate_unique=False)
     except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        raise InvalidInput(f"{field}: {' '.join(messages)}", field=field) from exc
+        field, message = first_error(type(instance), exc)
+        raise InvalidInput(message, field=field) from exc
 
 
 # --- risk assessments ------------------------------------------------------------------------
@@ -108,16 +113,22 @@ def risk_assessment_record(
     now = _now(now)
     system = _system_writer(ctx, system, "record its risk assessments")
     if conducted_at is None or timezone.is_naive(conducted_at):
-        raise InvalidInput("conducted_at needs a date, time and time zone.", field="conducted_at")
+        raise InvalidInput(
+            f"{field_label(RiskAssessment, 'conducted_at')} needs a date, time and time zone.",
+            field="conducted_at",
+        )
     if conducted_at > now:
-        raise InvalidInput("conducted_at cannot be in the future.", field="conducted_at")
+        raise InvalidInput(
+            f"{field_label(RiskAssessment, 'conducted_at')} cannot be in the future.",
+            field="conducted_at",
+        )
     ra = RiskAssessment(
         system=system,
         conducted_at=conducted_at,
-        assessor=_text("assessor", assessor, limit=200),
-        method=_choice("method", method, RiskAssessmentMethod),
-        overall_risk=_choice("overall_risk", overall_risk, RiskLevel),
-        summary=_text("summary", summary),
+        assessor=_text(RiskAssessment, "assessor", assessor, limit=200),
+        method=_choice(RiskAssessment, "method", method, RiskAssessmentMethod),
+        overall_risk=_choice(RiskAssessment, "overall_risk", overall_risk, RiskLevel),
+        summary=_text(RiskAssessment, "summary", summary),
         recorded_at=now,
         recorded_by=ctx.user,
     )
@@ -128,7 +139,9 @@ def risk_assessment_record(
     try:
         if document is not None:
             stored = uploads.store_hashed(
-                document, folder=f"risk-assessments/{ctx.agency.abbreviation}"
+                document,
+                folder=f"risk-assessments/{ctx.agency.abbreviation}",
+                label="Assessment report",
             )
             ra.document_name, ra.document_sha256 = stored.name, stored.sha256
             ra.document_size = stored.size
@@ -151,13 +164,17 @@ def _controls(ctx: AgencyContext, ids) -> list[Control]:
     found = {c.pk: c for c in selectors.controls_visible(ctx).filter(pk__in=ids)}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise InvalidInput(f"controls: no control {missing}.", field="controls")
+        raise InvalidInput(
+            f"{field_label(PoamItem, 'controls')}: no control {missing}.", field="controls"
+        )
     return [found[i] for i in ids]
 
 
-def _date(name: str, value) -> date:
+def _date(model, name: str, value) -> date:
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise InvalidInput(f"{name}: a date (YYYY-MM-DD) is required.", field=name)
+        raise InvalidInput(
+            f"{field_label(model, name)}: a date (YYYY-MM-DD) is required.", field=name
+        )
     return value
 
 
@@ -181,7 +198,7 @@ def poam_create(
     agency, visible to the caller, and affecting the system)."""
     now = _now(now)
     system = _system_writer(ctx, system, "plan actions and milestones for it")
-    _choice("source", source, PoamSource)
+    _choice(PoamItem, "source", source, PoamSource)
     if incident is not None:
         incident = visible_incident(ctx, incident)
         if not incident.systems.filter(pk=system.pk).exists():
@@ -190,11 +207,11 @@ def poam_create(
             )
     item = PoamItem(
         system=system,
-        weakness=_text("weakness", weakness, limit=500),
+        weakness=_text(PoamItem, "weakness", weakness, limit=500),
         description=(description or "").strip(),
         source=source,
-        severity=_choice("severity", severity, PoamSeverity),
-        scheduled_completion=_date("scheduled_completion", scheduled_completion),
+        severity=_choice(PoamItem, "severity", severity, PoamSeverity),
+        scheduled_completion=_date(PoamItem, "scheduled_completion", scheduled_completion),
         incident=incident,
         created_at=now,
         created_by=ctx.user,
@@ -208,7 +225,7 @@ def poam_create(
     return item
 
 
-def _milestone(item, description, due_date, now, *, path="milestone") -> PoamMilestone:
+def _milestone(item, description, due_date, now, *, path="Milestone") -> PoamMilestone:
     text = (description or "").strip()
     if not text:
         raise InvalidInput(f"{path}: a milestone needs a description.", field="milestones")
@@ -264,9 +281,12 @@ def poam_milestone_complete(
         raise Conflict(f"POA&M item {item.pk} is {item.get_status_display().lower()}.")
     today = now.astimezone(ctx.agency.tz).date()
     completed_on = completed_on or today
-    _date("completed_on", completed_on)
+    _date(PoamMilestone, "completed_on", completed_on)
     if completed_on > today:
-        raise InvalidInput("completed_on cannot be in the future.", field="completed_on")
+        raise InvalidInput(
+            f"{field_label(PoamMilestone, 'completed_on')} cannot be in the future.",
+            field="completed_on",
+        )
     if found.completed_on is not None:
         raise Conflict(f"The milestone was already completed on {found.completed_on}.")
     found.completed_on = completed_on
@@ -288,7 +308,7 @@ def poam_close(
     now = _now(now)
     if status not in (PoamStatus.CLOSED, PoamStatus.RISK_ACCEPTED):
         raise InvalidInput(
-            f"status: {status!r} is not one of closed, risk_accepted.", field="status"
+            f"Status: {status!r} is not one of closed, risk_accepted.", field="status"
         )
     if status == PoamStatus.RISK_ACCEPTED:
         require(ctx, "risk_accept")
@@ -302,7 +322,7 @@ def poam_close(
         item = _writable_item(ctx, item, "close its POA&M items")
     if not item.is_open:
         raise Conflict(f"POA&M item {item.pk} is already {item.get_status_display().lower()}.")
-    item.closure_note = _text("note", note)
+    item.closure_note = _text(PoamItem, "note", note)
     item.status, item.closed_at, item.closed_by = status, now, ctx.user
     item.save(update_fields=["status", "closed_at", "closed_by", "closure_note"])
     return item
@@ -322,18 +342,20 @@ def parse_remediation_lines(text: str) -> list[tuple[str, date]]:
         m = _LINE.match(line)
         if m is None:
             raise InvalidInput(
-                f"remediation line {n}: start with the due date (YYYY-MM-DD), then the action.",
+                f"Remediation actions, line {n}: start with the due date (YYYY-MM-DD), then "
+                "the action.",
                 field="remediation",
             )
         try:
             due = date.fromisoformat(m["date"])
         except ValueError:
             raise InvalidInput(
-                f"remediation line {n}: {m['date']} is not a date.", field="remediation"
+                f"Remediation actions, line {n}: {m['date']} is not a date.", field="remediation"
             ) from None
         if not m["text"].strip():
             raise InvalidInput(
-                f"remediation line {n}: describe the action after the date.", field="remediation"
+                f"Remediation actions, line {n}: describe the action after the date.",
+                field="remediation",
             )
         out.append((m["text"].strip(), due))
     return out
@@ -357,9 +379,7 @@ def poam_create_from_incident(
     now = _now(now)
     incident = visible_incident(ctx, incident)
     if not remediation:
-        raise InvalidInput(
-            "remediation: enter at least one remediation action.", field="remediation"
-        )
+        raise InvalidInput("Remediation actions: enter at least one.", field="remediation")
     systems = list(incident.systems.order_by("acronym"))
     if not systems:
         raise InvalidInput(f"{incident.number} has no affected system.", field="incident")
@@ -412,7 +432,7 @@ def snapshot_take(
     first-detected time, as known now (see ``compliance.snapshots.document``)."""
     now = _now(now)
     require(ctx, "snapshot_take")
-    _choice("reason", reason, SnapshotReason)
+    _choice(ComplianceSnapshot, "reason", reason, SnapshotReason)
     incident = visible_incident(ctx, incident)
     return _snapshot(ctx=ctx, incident=incident, reason=reason, taken_by=ctx.user, now=now)
 

@@ -145,6 +145,15 @@ STORAGES = {
 }
 
 LOGIN_URL = "login"
+# Password sign-in is throttled by account and by address (accounts/signin.py): within
+# DOCKET_SIGNIN_WINDOW_MINUTES an account may fail DOCKET_SIGNIN_FAILURES_PER_ACCOUNT times and
+# an address DOCKET_SIGNIN_FAILURES_PER_ADDRESS times; the next attempt waits. The address is
+# REMOTE_ADDR, or behind DOCKET_TRUSTED_PROXY_COUNT proxies the one X-Forwarded-For names.
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
+DOCKET_SIGNIN_WINDOW_MINUTES = env.int("DOCKET_SIGNIN_WINDOW_MINUTES", default=15)
+DOCKET_SIGNIN_FAILURES_PER_ACCOUNT = env.int("DOCKET_SIGNIN_FAILURES_PER_ACCOUNT", default=5)
+DOCKET_SIGNIN_FAILURES_PER_ADDRESS = env.int("DOCKET_SIGNIN_FAILURES_PER_ADDRESS", default=20)
+DOCKET_TRUSTED_PROXY_COUNT = env.int("DOCKET_TRUSTED_PROXY_COUNT", default=0)
 # Second factor (TOTP through django-otp). Required in production; the embedded demo of
 # `make run` may leave it optional, and its sign-in page says so.
 DOCKET_REQUIRE_MFA = env.bool("DOCKET_REQUIRE_MFA", default=True)
@@ -294,9 +303,31 @@ DOCKET_JOB_STALE_SECONDS = env.int("DOCKET_JOB_STALE_SECONDS", default=300)
 # The rule set every new agency adopts unless told otherwise (name, version).
 DOCKET_DEFAULT_RULESET = ("FISMA 2014 / OMB M-17-05", "1")
 
+# The calendar feed's secret is its URL path: every log that could name a path redacts it
+# (config/log_redaction.py; gunicorn's logs through config/gunicorn.py). django.server is
+# Django's own development-server handler again, with the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "config.log_redaction.RedactSecrets"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
+    "loggers": {
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }

@@ -1,9 +1,22 @@
-"""`make run`: embedded defaults (SQLite, filesystem broker), debug on, mail on the console."""
+"""`make run`: embedded defaults (SQLite, filesystem broker), mail on the console.
+
+Debug is off unless asked for (`DJANGO_DEBUG=true make run`): with it on, every 404 lists the
+URL patterns and every error shows settings and local variables. Static files are served by
+WhiteNoise either way, from the source folders (no stale collected copy after an edit)."""
+
+from core.run_address import run_host
 
 from .base import *  # noqa: F403
 from .base import env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+WHITENOISE_USE_FINDERS = True
+# The host DOCKET_RUN_ADDRESS names (scripts/run.sh) is one this server answers to; for an
+# address that listens everywhere (0.0.0.0:8000) name the hosts in DJANGO_ALLOWED_HOSTS.
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=list(dict.fromkeys(["127.0.0.1", "localhost", *filter(None, [run_host()])])),
+)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 # Mail printed by the console backend inside the worker is information, not a warning.
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"

@@ -32,3 +32,28 @@
   document.addEventListener("htmx:afterSwap", tick);
   setInterval(tick, 30000);
 })();
+
+/* Scrollable tables: a container of class docket-table-scroll that is narrower than its table
+   gets the class is-overflowing and a visible hint before it ("Scroll sideways …"), updated
+   when the window is resized; a table that fits shows neither. */
+(function () {
+  "use strict";
+  function mark() {
+    document.querySelectorAll(".docket-table-scroll").forEach(function (box) {
+      var hint = box.previousElementSibling;
+      if (!hint || !hint.classList.contains("docket-scroll-hint")) {
+        hint = document.createElement("p");
+        hint.className = "docket-scroll-hint";
+        hint.setAttribute("aria-hidden", "true");
+        hint.textContent = "Scroll sideways to see every column \u2192";
+        box.parentNode.insertBefore(hint, box);
+      }
+      var overflowing = box.scrollWidth > box.clientWidth + 1;
+      box.classList.toggle("is-overflowing", overflowing);
+      hint.hidden = !overflowing;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", mark);
+  document.addEventListener("htmx:afterSwap", mark);
+  window.addEventListener("resize", mark);
+})();

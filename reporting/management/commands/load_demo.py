@@ -28,6 +28,7 @@ from accounts.services import agency_create, membership_grant
 from compliance.demo import compliance_demo
 from compliance.models import ImpactLevel, InformationSystem
 from compliance.risk.demo import compliance_demo_load
+from core.run_address import run_url
 from evidence.demo import evidence_demo
 from incidents import demo_attack, sysdig_demo
 from incidents.demo_detections import load_detections
@@ -51,7 +52,6 @@ from reporting.models import Obligation, Submission
 from reporting.services import obligation_waive, submission_record
 
 PASSWORD = "docket-demo-2026"  # noqa: S105 (published demo credential)
-URL = "http://127.0.0.1:8000/"
 DEMO = "DEMO"
 OTHER = "ODA"
 MAIN_TITLE = "Compromised store-frontend-ping-php pod"
@@ -112,7 +112,7 @@ class Command(BaseCommand):
     def _print_sign_ins(self):
         out = self.stdout.write
         out("")
-        out(f"Docket is at {URL} — sign in as one of:")
+        out(f"Docket is at {run_url()} — sign in as one of:")
         out(f"  {'username':<11} {'password':<17} role")
         for username, role, agency, *_, note in PEOPLE:
             extra = f" — {note}" if note else ""
