@@ -2,27 +2,23 @@
 
 One pass over the bytes: each chunk read is counted against the size limit, hashed and written
 to storage under a name of our making. Anything that goes wrong deletes what was written, so a
-rejected upload leaves no file. (Evidence has its own,
-richer chain in ``evidence.services``; this is the small version for documents that need no
-format validation.)
+rejected upload leaves no file. (Storage itself — streamed
+files, deletion of what a failed write left — is ``core.storage``'s, shared with evidence,
+whose upload chain adds format validation.)
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import default_storage
 
 from core.errors import InvalidInput
+from core.storage import CHUNK_SIZE, StreamFile, discard
 
-logger = logging.getLogger(__name__)
-
-CHUNK_SIZE = 1 << 20
 DEFAULT_MAX_BYTES = 100 << 20
 
 
@@ -65,19 +61,6 @@ class _Hashing:
         raise OSError("an upload stream cannot seek")
 
 
-class _HashingFile(File):
-    DEFAULT_CHUNK_SIZE = CHUNK_SIZE
-
-
-def discard(name: str | None) -> None:
-    if not name:
-        return
-    try:
-        default_storage.delete(name)
-    except Exception:  # cleanup must not hide the error being raised
-        logger.exception("Could not delete %s after a failed upload", name)
-
-
 def store_hashed(
     fileobj, *, folder: str, field: str = "document", label: str = "Document"
 ) -> StoredDocument:
@@ -94,7 +77,7 @@ def store_hashed(
     kept = False
     try:
         try:
-            name = default_storage.save(name, _HashingFile(hashing, name=name))
+            name = default_storage.save(name, StreamFile(hashing, name=name))
         except _TooLarge:
             raise InvalidInput(
                 f"{label}: the file is larger than the limit of {limit} bytes; nothing was kept.",

@@ -36,11 +36,12 @@ from accounts.scoping import scope
 from core.errors import InvalidInput, NotFound
 from core.events import EvidenceStored, Phase, subscribe
 from core.jobs import enqueue_on_commit, register_sweep, stale_after
+from core.storage import hash_stored, open_stored
 from incidents.models import CapturedCommand, CommandExtraction, ExtractionStatus
 
 from . import scap_commands
 from .models import Action, Evidence
-from .services import custody_append, hash_stored, open_stored, record_failed_verify
+from .services import custody_append, record_failed_verify
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import ACTS
 from accounts.scoping import scope
 from core.errors import DocketError, InvalidInput, NotFound
+from core.storage import CHUNK_SIZE
 from core.time import format_local
 from incidents.models import Incident
 from incidents.selectors import visible_incident
@@ -271,7 +272,7 @@ def evidence_item_download(request, ctx, pk):
         filename=ev.original_filename,
         content_type="application/octet-stream",
     )
-    response.block_size = services.CHUNK_SIZE
+    response.block_size = CHUNK_SIZE
     response["Content-Length"] = str(ev.size)
     response["Cache-Control"] = "no-store"
     return response

@@ -20,6 +20,7 @@ from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from evidence import services
 from evidence.errors import IntegrityFailure
 from evidence.models import CustodyTransfer, Evidence, TransferState, WriteOnceError
+from evidence.services import transfers
 
 from .support.data import shared_file
 
@@ -375,7 +376,7 @@ def test_transfer_candidates_are_exactly_the_members_who_see_the_incident(
     candidates = services.transfer_candidates(ctx(alice, agency_a), stored)
     assert [u.username for u in candidates] == ["adam", "audrey", "carol", "olivia"]
     for user in (carol, olivia, adam, audrey, other_isso, bob):  # the same rules as scope()
-        assert (user in candidates) == services._sees(user, agency_a, stored), user
+        assert (user in candidates) == transfers._sees(user, agency_a, stored), user
 
 
 def test_api_item_read_is_a_view_entry_and_the_list_is_not(api, carol, stored):

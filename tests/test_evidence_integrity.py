@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 
 from evidence import integrity, services
 from evidence.errors import IntegrityFailure
+from evidence.services import common
 
 NOW = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # 09:00 EST
 CONTENT = b"".join(f"Nov 02 08:{m:02d}:00 node kubelet: line {m}\n".encode() for m in range(12))
@@ -86,7 +87,7 @@ def test_item_page_shows_the_failed_verification_at_the_top_and_offers_no_downlo
     assert f'SHA-256 <code class="docket-wrap-anywhere">{stored.sha256}</code>' in top
     assert f"{len(CONTENT)} bytes" in top
     assert f'SHA-256 <code class="docket-wrap-anywhere">{failed}</code>' in top
-    assert f"Found by {services._person(carol)} (verification" in top
+    assert f"Found by {common._person(carol)} (verification" in top
     assert f'href="/evidence/{stored.pk}/download/"' not in page
     assert f'action="/evidence/{stored.pk}/verify/"' in page  # verifying again stays possible
     # The ledger is intact and says so — about the ledger, next to the file's failure.
@@ -121,7 +122,7 @@ def test_api_evidence_carries_its_integrity(api, alice, carol, stored, failed):
         last = state["last_verification"]
         assert (last["ok"], last["by"], last["how"]) == (
             False,
-            services._person(carol),
+            common._person(carol),
             "verification",
         )
         assert last["at"] == "2026-11-02T13:30:00Z"
@@ -162,7 +163,7 @@ def test_a_file_changed_while_streaming_is_recorded_as_failed(ctx, alice, agency
     state = integrity.of(stored)
     assert state.failed
     assert "changed while it was being read" in state.failure.problem
-    assert state.failure.by == services._person(alice)
+    assert state.failure.by == common._person(alice)
 
 
 def test_a_later_successful_verification_clears_the_alarm_and_keeps_the_history(

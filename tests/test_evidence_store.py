@@ -19,6 +19,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core import storage
 from core.errors import InvalidInput, NotFound, NotPermitted
 from evidence import services
 from evidence.errors import IntegrityFailure, TooLarge, UploadInterrupted
@@ -28,6 +29,7 @@ from evidence.models import (
     Evidence,
     WriteOnceError,
 )
+from evidence.services import intake
 from incidents.services import auditor_grant
 
 from .support.captures import pcapng
@@ -252,7 +254,7 @@ def test_failure_while_recording_removes_the_stored_file(
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "custody_append", broken)
+    monkeypatch.setattr(intake, "custody_append", broken)
     with pytest.raises(RuntimeError):
         services.evidence_upload(
             ctx=_ctx(alice, incident),
@@ -552,12 +554,12 @@ def digests(monkeypatch):
     own threads only: whatever another test left running cannot make it fail."""
     started = []
 
-    class Recorded(services._BackgroundHash):
+    class Recorded(storage.BackgroundHash):
         def __init__(self, name):
             super().__init__(name)
             started.append(self)
 
-    monkeypatch.setattr(services, "_BackgroundHash", Recorded)
+    monkeypatch.setattr(intake, "BackgroundHash", Recorded)
     return started
 
 
@@ -614,7 +616,7 @@ def test_hash_threads_end_with_every_upload_kept_or_refused(
             )
         assert len(digests) == before + 2, kind
         assert _alive(digests) == [], (kind, error)
-    monkeypatch.setattr(services, "default_storage", StorageFails(services.default_storage))
+    monkeypatch.setattr(intake, "default_storage", StorageFails(intake.default_storage))
     with pytest.raises(OSError, match="No space left"):
         services.evidence_upload(
             ctx=_ctx(alice, incident),

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.scoping import scope
 from core.errors import InvalidInput, NotFound
+from core.storage import CHUNK_SIZE
 from evidence import integrity, services
 from evidence.captures import capture_commands_request
 from evidence.errors import LengthRequired, TooLarge
@@ -216,7 +217,7 @@ class EvidenceDownloadView(APIView):
             filename=evidence.original_filename,
             content_type="application/octet-stream",
         )
-        response.block_size = services.CHUNK_SIZE
+        response.block_size = CHUNK_SIZE
         response["Content-Length"] = str(evidence.size)
         response["Digest"] = f"sha-256={_b64(evidence.sha256)}"
         response["Cache-Control"] = "no-store"
