@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from .context import AgencyContextError, get_context
 from .models import Agency
 from .permissions import ACTS
@@ -26,8 +28,6 @@ class May:
 
 def agency(request):
     """The active agency for templates (marking banner, zone, switcher choices) and ``may``."""
-    from django.conf import settings
-
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"mfa_required": settings.DOCKET_REQUIRE_MFA, "may": May()}

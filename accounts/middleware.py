@@ -1,7 +1,11 @@
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 from django.utils.functional import SimpleLazyObject
+from django_otp import devices_for_user
 
 from .context import AgencyContextError, get_context
 
@@ -57,10 +61,6 @@ class RequireSecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-        from django.shortcuts import redirect
-        from django.urls import Resolver404, resolve
-
         user = getattr(request, "user", None)
         if (
             settings.DOCKET_REQUIRE_MFA
@@ -74,8 +74,6 @@ class RequireSecondFactorMiddleware:
             except Resolver404:
                 name = None
             if name not in self.ALLOWED_NAMES:
-                from django_otp import devices_for_user
-
                 has_device = any(True for _ in devices_for_user(user, confirmed=True))
                 return redirect("mfa-verify" if has_device else "mfa-setup")
         return self.get_response(request)

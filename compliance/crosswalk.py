@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .models import Control
+import yaml
+from django.db.models import Q
+
+from .models import Control, ControlMapping, Framework
 
 DATA_DIR = Path(__file__).resolve().parent / "frameworks"
 ATTACK_FILE = DATA_DIR / "attack-to-800-53.yaml"
@@ -77,8 +78,6 @@ def scheme_of(framework_name: str) -> str | None:
 
 @cache
 def _attack_data() -> dict:
-    import yaml
-
     return yaml.safe_load(ATTACK_FILE.read_text(encoding="utf-8"))
 
 
@@ -86,8 +85,6 @@ def _attack_data() -> dict:
 def aliases() -> dict[str, dict[str, str]]:
     """Older identifiers that resolve to newer ones, per scheme (``pci-dss``: ``10.2.5`` →
     ``10.2.1.5``), used only when the older one is not itself an identifier."""
-    import yaml
-
     data = yaml.safe_load(ALIAS_FILE.read_text(encoding="utf-8")) or {}
     return {scheme_of(name): {str(k): str(v) for k, v in ids.items()} for name, ids in data.items()}
 
@@ -143,10 +140,6 @@ def controls_for_refs(
     only, never any agency's licensed one. Crosswalk rows count when they are reference rows or
     belong to an agency owning one of ``frameworks``. At most four queries.
     """
-    from django.db.models import Q
-
-    from .models import Control, ControlMapping, Framework
-
     wanted = wanted_refs(refs, techniques)
     if not wanted:
         return []

@@ -125,6 +125,7 @@ def load(path_or_file: str | Path | IO) -> tuple[str, dict[str, Any]]:
 
 def parse_catalog(body: dict[str, Any]) -> ParsedCatalog:
     """Validate an OSCAL catalog's body and list its controls, parents first."""
+    # trestle (pydantic models of all of OSCAL) is heavy: loaded when an import runs
     from trestle.oscal.catalog import Catalog
 
     catalog = _validate(Catalog, body, "catalog")
@@ -166,6 +167,7 @@ def parse_catalog(body: dict[str, Any]) -> ParsedCatalog:
 
 def parse_profile(body: dict[str, Any]) -> ParsedProfile:
     """Validate an OSCAL profile's body and list what its imports include and exclude."""
+    # trestle (pydantic models of all of OSCAL) is heavy: loaded when an import runs
     from trestle.oscal.profile import Profile
 
     profile = _validate(Profile, body, "profile")
@@ -282,6 +284,7 @@ def _get(model, name: str):
 
 
 def _validate(model, body: dict[str, Any], root: str):
+    # trestle (pydantic models of all of OSCAL) is heavy: loaded when an import runs
     import pydantic
 
     try:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO, Any
 
+import yaml
+
 MAX_BYTES = 20 * 1024 * 1024
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV Injection").
@@ -179,8 +181,6 @@ def csv_rows(text: str, *, required: list[str], optional: list[str]) -> tuple[li
 
 def yaml_document(text: str) -> Any:
     """The one YAML document in ``text`` (safe loading: plain data only)."""
-    import yaml
-
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

@@ -26,7 +26,7 @@ from core.errors import DocketError, InvalidInput, NotFound, NotPermitted
 from core.time import format_local, to_local_input
 
 from . import selectors, services
-from .forms import AsOfForm, AssessmentForm
+from .forms import IMPORT_KINDS, AsOfForm, AssessmentForm, ImportForm
 from .models import AssessmentStatus, AuthorizationStatus, Control, InformationSystem
 
 PAGE_SIZE = 25
@@ -456,8 +456,6 @@ def compliance_import(request, ctx):
     """Import a framework, crosswalk, inventory or assessments file; the page answers with what
     was created, updated and found unchanged, or with the error naming the line or path (and
     then nothing was stored)."""
-    from .forms import IMPORT_KINDS, ImportForm
-
     if not _may_import(ctx):
         return _forbidden(
             request,

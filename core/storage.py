@@ -36,6 +36,7 @@ def s3_object(name: str):
     storage = getattr(default_storage, "_wrapped", default_storage)
     if not hasattr(storage, "bucket") or not hasattr(storage, "_normalize_name"):
         return None
+    # django-storages/boto3: needed only when the storage is S3
     from storages.utils import clean_name
 
     return storage.bucket.Object(storage._normalize_name(clean_name(name)))
@@ -46,6 +47,7 @@ class S3Stream:
     the whole object into a temporary file)."""
 
     def __init__(self, obj):
+        # django-storages/boto3: needed only when the storage is S3
         from botocore.exceptions import ClientError
 
         try:

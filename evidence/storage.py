@@ -16,6 +16,7 @@ MIB = 1 << 20
 def s3_storage_options(env) -> dict:
     """``STORAGES["default"]["OPTIONS"]`` for S3Storage from ``DOCKET_S3_*`` variables.
     Credentials left unset fall back to boto3's chain (instance or task role, ``AWS_*``)."""
+    # boto3: needed only when the storage is S3
     from boto3.s3.transfer import TransferConfig
 
     part = env.int("DOCKET_S3_PART_MIB", default=8) * MIB

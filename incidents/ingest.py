@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min
@@ -43,9 +44,11 @@ from .models import (
     IncidentEvent,
     State,
 )
-from .services import lock_incident
+from .services import incident_open, lock_incident
 
 log = logging.getLogger(__name__)
+
+GROUP_TASK = "incidents.tasks.group_detections"
 
 
 @dataclass
@@ -400,8 +403,7 @@ def _enqueue_grouping(agency_id: int) -> None:
     alerts too. A sensor posting alert by alert then costs the broker and the worker about one
     grouping per agency, process and second instead of one per alert; the periodic sweep
     remains the safety net. Eager mode (tests) and a delay of 0 queue once per commit."""
-    from .tasks import group_detections
-
+    group_detections = current_app.tasks[GROUP_TASK]  # by name: tasks.py imports this module
     delay = float(getattr(settings, "DOCKET_GROUPING_DELAY_SECONDS", 2))
     if delay <= 0 or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
         group_detections.delay(agency_id)
@@ -583,8 +585,6 @@ def candidate_promote(
     """Open an incident from a candidate: first detected at its earliest detection, affecting
     its system (if it has one), identified now. The candidate is marked promoted and the
     incident's log names it."""
-    from .services import incident_open
-
     now = now or timezone.now()
     require(ctx, "candidate_handle", doing="promote a candidate to an incident")
     candidate = _lock_candidate(ctx, candidate)

@@ -27,6 +27,8 @@ from accounts.models import Role
 from accounts.scoping import members_who_see
 from core.time import format_local
 
+from .models import Obligation, ReminderDispatch
+
 logger = logging.getLogger(__name__)
 
 KEY_MAX_LENGTH = 64  # ReminderDispatch.threshold
@@ -204,8 +206,6 @@ def _dispatch(ob, threshold: Threshold, recipients: list[str], now: datetime) ->
     concurrent insert waits for the first worker's transaction to end), then the email, then
     the commit. If sending raises, the row is rolled back with the transaction and the next
     run tries again."""
-    from .models import ReminderDispatch
-
     subject, body = _message(ob, threshold.fire_at, now)
     with transaction.atomic():
         try:
@@ -232,8 +232,6 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
     return how many went out. Safe to run from several workers at once and as often as the
     beat likes: each (obligation, threshold) is sent once. A reminder whose email fails is
     logged and retried on the next run."""
-    from .models import Obligation, ReminderDispatch
-
     now = now if now is not None else timezone.now()
     _require_aware("now", now)
     thresholds = list(settings.DOCKET_REMINDER_THRESHOLDS_HOURS)

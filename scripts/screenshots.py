@@ -61,6 +61,7 @@ def main() -> int:
     title, password = demo_constants()
     args.out.mkdir(parents=True, exist_ok=True)
 
+    # Playwright: only this script needs it
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

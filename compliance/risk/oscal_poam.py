@@ -32,7 +32,10 @@ def _end_of_day(day: date, tz: ZoneInfo) -> datetime:
 def poam_document(system, items, *, now: datetime):
     """The trestle ``PlanOfActionAndMilestones`` of ``system`` with ``items`` (PoamItem rows,
     controls, milestones and incident prefetched)."""
+    # trestle (pydantic models of all of OSCAL) is heavy: loaded when an export runs
     from trestle.oscal import common
+
+    # trestle (pydantic models of all of OSCAL) is heavy: loaded when an export runs
     from trestle.oscal.poam import OSCAL_VERSION, PlanOfActionAndMilestones, PoamItem
 
     tz = system.agency.tz

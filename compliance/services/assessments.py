@@ -3,6 +3,8 @@ from CSV or OSCAL assessment results."""
 
 from __future__ import annotations
 
+import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -271,9 +273,7 @@ def _csv_assessment_lines(text: str) -> list[_AssessmentLine]:
 
 
 def _oscal_assessment_lines(text: str, *, system, framework) -> list[_AssessmentLine]:
-    import io
-    import re
-
+    # trestle (pydantic models of all of OSCAL) is heavy: loaded when an import runs
     from trestle.oscal.assessment_results import AssessmentResults
 
     try:

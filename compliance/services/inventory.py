@@ -4,6 +4,7 @@ and export (formulas neutralised)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -211,8 +212,6 @@ def _system_values(system: InformationSystem) -> tuple:
 
 
 def _row_date(row: tabular.Row, column: str):
-    from datetime import date
-
     value = row.get(column)
     if not value:
         return None

@@ -1,6 +1,9 @@
 """Evidence endpoints. Reads go through ``scope``; uploads and downloads through the services,
 which check roles, stream, hash, validate and write the custody ledger."""
 
+import base64
+
+from django.contrib.auth import get_user_model
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -225,8 +228,6 @@ class EvidenceDownloadView(APIView):
 
 
 def _b64(hexdigest: str) -> str:
-    import base64
-
     return base64.b64encode(bytes.fromhex(hexdigest)).decode()
 
 
@@ -311,8 +312,6 @@ class EvidenceTransfersView(APIView):
 
     @extend_schema(request=TransferOfferSerializer, responses={201: TransferSerializer})
     def post(self, request, pk):
-        from django.contrib.auth import get_user_model
-
         evidence = _item(request, pk)
         body = TransferOfferSerializer(data=request.data)
         body.is_valid(raise_exception=True)

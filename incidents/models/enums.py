@@ -1,5 +1,6 @@
 """The CISA Federal Incident Notification Guidelines' enumerations (April 2017)."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -86,8 +87,6 @@ class IndicatorType(models.TextChoices):
 
 
 def _validate_choices_list(value, choices) -> None:
-    from django.core.exceptions import ValidationError
-
     if not isinstance(value, list):
         raise ValidationError("Expected a list of values.")
     unknown = [v for v in value if v not in choices.values]
