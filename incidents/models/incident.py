@@ -45,6 +45,11 @@ def _may(act: str):
     return allowed
 
 
+# Who may move an incident along its lifecycle: the act → roles map's answer.
+HANDLE = _may("incident_transition")
+CLOSE = _may("incident_close")
+
+
 class Incident(FSMModelMixin, models.Model):
     """A security incident of one agency, from detection to closure.
 
@@ -137,57 +142,30 @@ class Incident(FSMModelMixin, models.Model):
         return f"{self.number} {self.title}"
 
     # --- lifecycle -------------------------------------------------------------------------
-    # Side effects of every transition (the event row, obligations withdrawn on dismissal)
-    # live in incidents.services.incident_transition, not here.
+    # Side effects of every transition (the event row, the domain events reporting and
+    # compliance act on) live in incidents.services.incident_transition, not here.
 
-    @transition(
-        field=state,
-        source=State.DETECTED,
-        target=State.TRIAGE,
-        permission=_may("incident_transition"),
-    )
+    @transition(field=state, source=State.DETECTED, target=State.TRIAGE, permission=HANDLE)
     def start_triage(self):
         """Detected → triage."""
 
-    @transition(
-        field=state,
-        source=State.TRIAGE,
-        target=State.CONFIRMED,
-        permission=_may("incident_transition"),
-    )
+    @transition(field=state, source=State.TRIAGE, target=State.CONFIRMED, permission=HANDLE)
     def confirm(self):
         """Triage → confirmed: the occurrence is an incident."""
 
-    @transition(
-        field=state,
-        source=State.CONFIRMED,
-        target=State.CONTAINED,
-        permission=_may("incident_transition"),
-    )
+    @transition(field=state, source=State.CONFIRMED, target=State.CONTAINED, permission=HANDLE)
     def contain(self):
         """Confirmed → contained."""
 
-    @transition(
-        field=state,
-        source=State.CONTAINED,
-        target=State.ERADICATED,
-        permission=_may("incident_transition"),
-    )
+    @transition(field=state, source=State.CONTAINED, target=State.ERADICATED, permission=HANDLE)
     def eradicate(self):
         """Contained → eradicated."""
 
-    @transition(
-        field=state,
-        source=State.ERADICATED,
-        target=State.RECOVERED,
-        permission=_may("incident_transition"),
-    )
+    @transition(field=state, source=State.ERADICATED, target=State.RECOVERED, permission=HANDLE)
     def recover(self):
         """Eradicated → recovered."""
 
-    @transition(
-        field=state, source=State.RECOVERED, target=State.CLOSED, permission=_may("incident_close")
-    )
+    @transition(field=state, source=State.RECOVERED, target=State.CLOSED, permission=CLOSE)
     def close(self):
         """Recovered → closed. The service refuses while a reporting obligation is open."""
 
@@ -195,7 +173,7 @@ class Incident(FSMModelMixin, models.Model):
         field=state,
         source=[State.DETECTED, State.TRIAGE, State.CONFIRMED],
         target=State.DISMISSED,
-        permission=_may("incident_transition"),
+        permission=HANDLE,
     )
     def dismiss(self):
         """Detected/triage/confirmed → dismissed (a reason is required). Unmet obligations are
