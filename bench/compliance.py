@@ -95,18 +95,26 @@ def bench_import(runs: int) -> None:
 
     def fresh():
         Framework.objects.filter(name=IMPORT_FRAMEWORK).delete()
-        return catalog_import(HIGH_CATALOG, framework_name=IMPORT_FRAMEWORK)
+        return catalog_import(path_or_file=HIGH_CATALOG, framework_name=IMPORT_FRAMEWORK)
 
     Framework.objects.filter(name=IMPORT_FRAMEWORK).delete()
-    first = timed(lambda: catalog_import(HIGH_CATALOG, framework_name=IMPORT_FRAMEWORK))
+    first = timed(
+        lambda: catalog_import(path_or_file=HIGH_CATALOG, framework_name=IMPORT_FRAMEWORK)
+    )
     loads = [timed(bare_load) for _ in range(runs)]
     reimports, creates = [], []
     for _ in range(runs):
         reimports.append(
-            timed(lambda: catalog_import(HIGH_CATALOG, framework_name=IMPORT_FRAMEWORK))
+            timed(
+                lambda: catalog_import(path_or_file=HIGH_CATALOG, framework_name=IMPORT_FRAMEWORK)
+            )
         )
         Framework.objects.filter(name=IMPORT_FRAMEWORK).delete()
-        creates.append(timed(lambda: catalog_import(HIGH_CATALOG, framework_name=IMPORT_FRAMEWORK)))
+        creates.append(
+            timed(
+                lambda: catalog_import(path_or_file=HIGH_CATALOG, framework_name=IMPORT_FRAMEWORK)
+            )
+        )
     result = fresh()
     Framework.objects.filter(name=IMPORT_FRAMEWORK).delete()
 
@@ -142,8 +150,8 @@ def load_history(now: datetime):
     from compliance.services import baseline_import, catalog_import
 
     User = get_user_model()
-    catalog_import(HIGH_CATALOG)
-    baseline_import(HIGH_PROFILE)
+    catalog_import(path_or_file=HIGH_CATALOG)
+    baseline_import(path_or_file=HIGH_PROFILE)
     baseline = Baseline.objects.get(name="HIGH")
     controls = list(baseline.controls.all())
     expected = SYSTEMS * len(controls) * ASSESSMENTS_PER_CONTROL

@@ -438,13 +438,13 @@ def _run_import(ctx, data):
     common = {"ctx": ctx, "filename": uploaded.name}
     kind = data["kind"]
     if kind == "framework":
-        return services.framework_file_import(uploaded, **common)
+        return services.framework_file_import(source=uploaded, **common)
     if kind == "crosswalk":
-        return services.crosswalk_file_import(uploaded, **common)
+        return services.crosswalk_file_import(source=uploaded, **common)
     if kind == "systems":
-        return services.systems_file_import(uploaded, **common)
+        return services.systems_file_import(source=uploaded, **common)
     return services.assessments_file_import(
-        uploaded,
+        source=uploaded,
         **common,
         system=data["system"] or None,
         framework=data["framework"] or None,

@@ -148,7 +148,9 @@ def _local_copy(ev: Evidence):
 def _check(ev: Evidence, actual: str) -> None:
     if actual != ev.sha256:
         problem = f"SHA-256 mismatch while decoding commands: stored {actual}"
-        record_failed_verify(ev, problem, actual, actor=None, ctx=None, now=timezone.now())
+        record_failed_verify(
+            ev=ev, problem=problem, actual=actual, actor=None, ctx=None, now=timezone.now()
+        )
         raise scap_commands.ExtractionFailed(
             f"the stored file's SHA-256 is {actual}, recorded {ev.sha256}: not decoded"
         )

@@ -119,7 +119,7 @@ def test_resolved_catalog_imports_completely(db, oscal_dir, level):
     enhancements = {i for i, parent in expected.items() if parent}
     assert len(expected) > 100 and enhancements  # the walker found something to compare with
 
-    result = catalog_import(path)
+    result = catalog_import(path_or_file=path)
 
     framework = Framework.objects.get()
     assert (framework.name, framework.version) == (FRAMEWORK, "5.1.1+u4")
@@ -133,7 +133,7 @@ def test_resolved_catalog_imports_completely(db, oscal_dir, level):
 
 
 def test_enhancement_keeps_its_parent_label_and_order(db, oscal_dir):
-    catalog_import(catalog_file(oscal_dir, "MODERATE"))
+    catalog_import(path_or_file=catalog_file(oscal_dir, "MODERATE"))
 
     enhancement = Control.objects.get(identifier="ac-2.1")
     assert enhancement.parent.identifier == "ac-2"
@@ -148,7 +148,7 @@ def test_enhancement_keeps_its_parent_label_and_order(db, oscal_dir):
 
 
 def test_statement_is_plain_text_with_parameters_named(db, oscal_dir):
-    catalog_import(catalog_file(oscal_dir, "LOW"))
+    catalog_import(path_or_file=catalog_file(oscal_dir, "LOW"))
 
     statement = Control.objects.get(identifier="ac-2").statement
     assert statement.startswith(
@@ -169,7 +169,7 @@ def test_three_baseline_catalogs_fill_one_framework(db, oscal_dir):
     union = {}
     for level in LEVELS:
         union.update(walk_ids(catalog_file(oscal_dir, level)))
-        catalog_import(catalog_file(oscal_dir, level))
+        catalog_import(path_or_file=catalog_file(oscal_dir, level))
 
     assert Framework.objects.count() == 1
     assert Control.objects.count() == len(union)
@@ -179,10 +179,10 @@ def test_three_baseline_catalogs_fill_one_framework(db, oscal_dir):
 def test_importing_again_updates_and_never_duplicates(db, oscal_dir, tmp_path):
     path = catalog_file(oscal_dir, "HIGH")
     count = len(walk_ids(path))
-    catalog_import(path)
+    catalog_import(path_or_file=path)
     pks = dict(Control.objects.values_list("identifier", "pk"))
 
-    again = catalog_import(path)
+    again = catalog_import(path_or_file=path)
 
     assert (again.created, again.updated) == (0, count)
     assert Control.objects.count() == count
@@ -208,10 +208,10 @@ def test_profile_imports_as_baseline(db, oscal_dir, level):
     ids = set(
         json.loads(profile.read_text())["profile"]["imports"][0]["include-controls"][0]["with-ids"]
     )
-    catalog_import(catalog_file(oscal_dir, "HIGH"))
+    catalog_import(path_or_file=catalog_file(oscal_dir, "HIGH"))
 
-    result = baseline_import(profile)
-    oscal_import(profile)  # again: still one baseline, same controls
+    result = baseline_import(path_or_file=profile)
+    oscal_import(path_or_file=profile)  # again: still one baseline, same controls
 
     baseline = Baseline.objects.get()
     assert result.baseline == baseline
@@ -237,17 +237,17 @@ def test_command_imports_catalog_then_profile(db, oscal_dir):
 
 def test_profile_needs_its_catalog_first(db, oscal_dir):
     with pytest.raises(InvalidInput, match="import its catalog first"):
-        baseline_import(profile_file(oscal_dir, "LOW"))
+        baseline_import(path_or_file=profile_file(oscal_dir, "LOW"))
     assert not Baseline.objects.exists()
 
 
 def test_profile_naming_an_unknown_control_names_the_path(db, oscal_dir, tmp_path):
-    catalog_import(catalog_file(oscal_dir, "LOW"))
+    catalog_import(path_or_file=catalog_file(oscal_dir, "LOW"))
     document = json.loads(profile_file(oscal_dir, "LOW").read_text())
     document["profile"]["imports"][0]["include-controls"][0]["with-ids"][5] = "zz-99"
 
     with pytest.raises(InvalidInput) as caught:
-        oscal_import(as_file(document))
+        oscal_import(path_or_file=as_file(document))
 
     assert str(caught.value) == (
         "profile.imports[0].include-controls[0].with-ids[5]: no control 'zz-99' in "
@@ -261,7 +261,7 @@ def test_missing_id_in_real_catalog_names_the_path_and_stores_nothing(db, oscal_
     del document["catalog"]["groups"][3]["controls"][7]["id"]
 
     with pytest.raises(InvalidInput) as caught:
-        catalog_import(as_file(document))
+        catalog_import(path_or_file=as_file(document))
 
     assert str(caught.value) == "catalog.groups[3].controls[7]: missing 'id'"
     assert caught.value.extra["path"] == "catalog.groups[3].controls[7]"
@@ -272,7 +272,7 @@ def test_missing_id_in_real_catalog_names_the_path_and_stores_nothing(db, oscal_
 
 
 def test_tiny_catalog_imports(db):
-    result = catalog_import(as_file(tiny_catalog()))
+    result = catalog_import(path_or_file=as_file(tiny_catalog()))
 
     assert (result.framework.name, result.framework.version) == ("Tiny Catalog", "1.0")
     assert result.framework.licence_note == ""
@@ -324,7 +324,7 @@ def test_malformed_catalog_names_the_path_and_stores_nothing(db, break_it, messa
     break_it(document["catalog"])
 
     with pytest.raises(InvalidInput) as caught:
-        catalog_import(as_file(document))
+        catalog_import(path_or_file=as_file(document))
 
     assert str(caught.value) == message
     assert nothing_stored()
@@ -336,7 +336,7 @@ def test_several_problems_are_all_named(db):
     document["catalog"]["groups"][1]["controls"][0].pop("title")
 
     with pytest.raises(InvalidInput) as caught:
-        catalog_import(as_file(document))
+        catalog_import(path_or_file=as_file(document))
 
     assert str(caught.value) == (
         "catalog.groups[0].controls[0]: missing 'id'; "
@@ -355,7 +355,7 @@ def test_several_problems_are_all_named(db):
 )
 def test_not_oscal_is_refused_clearly(db, content, message):
     with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
-        oscal_import(io.BytesIO(content))
+        oscal_import(path_or_file=io.BytesIO(content))
     assert nothing_stored()
 
 
@@ -372,7 +372,7 @@ def test_failure_while_writing_leaves_nothing_behind(db, monkeypatch):
 
     monkeypatch.setattr(Control.objects, "bulk_create", failing)
     with pytest.raises(RuntimeError):
-        catalog_import(as_file(tiny_catalog()))
+        catalog_import(path_or_file=as_file(tiny_catalog()))
 
     assert calls == [2, 1]
     assert nothing_stored()
@@ -392,7 +392,7 @@ def test_command_reports_malformed_file_with_path(db, tmp_path):
 
 
 def test_malformed_profile_names_the_path(db):
-    catalog_import(as_file(tiny_catalog()))
+    catalog_import(path_or_file=as_file(tiny_catalog()))
     profile = {
         "profile": {
             "uuid": "0f3c2b1a-9e8d-4c7b-a6f5-e4d3c2b1a0f9",
@@ -407,14 +407,14 @@ def test_malformed_profile_names_the_path(db):
     }
 
     with pytest.raises(InvalidInput) as caught:
-        baseline_import(as_file(profile))
+        baseline_import(path_or_file=as_file(profile))
     assert str(caught.value).startswith("profile.imports[0].include-controls[0].with-ids: ")
 
     profile["profile"]["imports"][0]["include-controls"][0] = {
         "with-ids": ["xx-1"],
         "with-child-controls": "yes",
     }
-    result = baseline_import(as_file(copy.deepcopy(profile)))
+    result = baseline_import(path_or_file=as_file(copy.deepcopy(profile)))
     assert result.baseline.name == "LOW"
     assert set(result.baseline.controls.values_list("identifier", flat=True)) == {
         "xx-1",

@@ -250,10 +250,12 @@ def test_resolution_defaults_to_reference_frameworks_and_never_leaks(
         "PCI DSS,4.0,10.2.1.5,Credential changes logged,Licensed text FTA only\n"
     )
     fta = ctx(carol, agency_a)
-    framework = framework_file_import(io.BytesIO(licensed.encode()), ctx=fta, filename="p.csv")
+    framework = framework_file_import(
+        source=io.BytesIO(licensed.encode()), ctx=fta, filename="p.csv"
+    )
     own = framework.framework.controls.get()
     crosswalk_file_import(
-        io.BytesIO(
+        source=io.BytesIO(
             (
                 "source_framework,source_version,source_control,target_framework,"
                 "target_control,relationship\n"
@@ -283,7 +285,7 @@ CSV_HEAD = "source_framework,source_control,target_framework,target_control,rela
 
 
 def import_rows(text: str, **kwargs):
-    return crosswalk_file_import(io.BytesIO(text.encode()), filename="x.csv", **kwargs)
+    return crosswalk_file_import(source=io.BytesIO(text.encode()), filename="x.csv", **kwargs)
 
 
 def test_crosswalk_import_creates_then_is_unchanged_then_updates(nist, agency_a):
@@ -330,7 +332,7 @@ def test_crosswalk_yaml_with_a_default_source(nist):
             ],
         }
     )
-    result = crosswalk_file_import(io.BytesIO(text.encode()), filename="x.yaml")
+    result = crosswalk_file_import(source=io.BytesIO(text.encode()), filename="x.yaml")
     assert result.created == 1
     row = ControlMapping.objects.get(source_control__identifier="8.6")
     assert (row.agency, row.source) == (None, "Our assessors")
@@ -363,7 +365,7 @@ def test_bad_crosswalk_names_the_line_and_stores_nothing(nist, agency_a, rows, m
 
 def test_reference_rows_cannot_name_an_agencys_framework(nist, agency_a):
     framework_file_import(
-        io.BytesIO(b"framework,version,identifier,title\nAcme,1,A-1,One\n"),
+        source=io.BytesIO(b"framework,version,identifier,title\nAcme,1,A-1,One\n"),
         agency=agency_a,
         filename="a.csv",
     )
@@ -389,7 +391,8 @@ def test_import_crosswalk_command(nist, tmp_path, agency_b):
 def test_real_catalog_and_resolution_together(db):
     """With the real NIST LOW catalog: the Clear Log Activities rule's tags resolve."""
     catalog_import(
-        shared_dir("oscal") / "NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog-min.json"
+        path_or_file=shared_dir("oscal")
+        / "NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog-min.json"
     )
     shipped_crosswalk_load()
     mapped = falco.map_tags(

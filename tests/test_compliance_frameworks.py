@@ -128,7 +128,7 @@ def test_import_command_reads_a_shipped_file_like_any_other(db):
 
 @pytest.fixture
 def acme(carol, agency_a, ctx):
-    return framework_file_import(upload(ACME_CSV), ctx=ctx(carol, agency_a)).framework
+    return framework_file_import(source=upload(ACME_CSV), ctx=ctx(carol, agency_a)).framework
 
 
 def test_licensed_framework_is_seen_by_its_agency_only(acme, carol, bob, agency_a, agency_b, ctx):
@@ -162,10 +162,10 @@ def test_controls_of_another_agencys_framework_never_leak(
 def test_two_agencies_may_license_the_same_framework_version(
     acme, bob, agency_b, ctx, carol, agency_a
 ):
-    theirs = framework_file_import(upload(ACME_CSV), ctx=ctx(bob, agency_b)).framework
+    theirs = framework_file_import(source=upload(ACME_CSV), ctx=ctx(bob, agency_b)).framework
     assert theirs.pk != acme.pk and theirs.agency == agency_b
     assert acme_controls(acme) == acme_controls(theirs)
-    again = framework_file_import(upload(ACME_CSV), ctx=ctx(carol, agency_a))
+    again = framework_file_import(source=upload(ACME_CSV), ctx=ctx(carol, agency_a))
     assert again.framework.pk == acme.pk  # same owner: the same framework
 
 
@@ -194,7 +194,7 @@ def test_csv_import_creates_controls_with_parents_and_order(acme):
 
 
 def test_yaml_import_gives_the_same_framework(db, agency_b):
-    result = framework_file_import(upload(ACME_YAML, "acme.yaml"), agency=agency_b)
+    result = framework_file_import(source=upload(ACME_YAML, "acme.yaml"), agency=agency_b)
     assert (result.created, result.updated, result.unchanged) == (3, 0, 0)
     assert acme_controls(result.framework) == {"AC-1": None, "AC-1.1": "AC-1", "AU-1": None}
     # Nested controls take the family of the control they sit under.
@@ -203,12 +203,12 @@ def test_yaml_import_gives_the_same_framework(db, agency_b):
 
 def test_reimport_is_unchanged_and_a_changed_file_updates_in_place(acme, carol, agency_a, ctx):
     pks = dict(acme.controls.values_list("identifier", "pk"))
-    again = framework_file_import(upload(ACME_CSV), ctx=ctx(carol, agency_a))
+    again = framework_file_import(source=upload(ACME_CSV), ctx=ctx(carol, agency_a))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
 
     changed = ACME_CSV.replace("Audit policy,Audit,,3", "Audit policy (rev),Audit,AC-1,3")
     changed += ",,,,AU-2,Audit events,Audit,,4,\n"
-    result = framework_file_import(upload(changed), ctx=ctx(carol, agency_a))
+    result = framework_file_import(source=upload(changed), ctx=ctx(carol, agency_a))
     assert (result.created, result.updated, result.unchanged) == (1, 1, 2)
     au1 = acme.controls.get(identifier="AU-1")
     assert (au1.pk, au1.title, au1.parent.identifier) == (pks["AU-1"], "Audit policy (rev)", "AC-1")
@@ -220,7 +220,7 @@ def test_a_partial_file_may_name_a_parent_already_stored(acme, carol, agency_a, 
         "framework,version,identifier,title,parent\n"
         "Acme Security Standard,2.0,AC-1.2,Second enhancement,AC-1\n"
     )
-    result = framework_file_import(upload(extra), ctx=ctx(carol, agency_a))
+    result = framework_file_import(source=upload(extra), ctx=ctx(carol, agency_a))
     assert result.created == 1
     assert acme.controls.get(identifier="AC-1.2").parent.identifier == "AC-1"
 
@@ -232,7 +232,7 @@ def test_a_file_cannot_close_a_parent_loop_through_stored_controls(acme, carol, 
         "Acme Security Standard,2.0,AC-1,Access policy,AC-1.1\n"
     )
     with pytest.raises(InvalidInput, match="line 2: parents of 'AC-1' form a cycle"):
-        framework_file_import(upload(loop), ctx=ctx(carol, agency_a))
+        framework_file_import(source=upload(loop), ctx=ctx(carol, agency_a))
     assert acme_controls(acme)["AC-1"] is None
 
 
@@ -257,7 +257,7 @@ def test_command_without_agency_imports_reference_data(db, tmp_path):
 def test_only_compliance_officers_and_admins_import(db, alice, audrey, agency_a, ctx):
     for person in (alice, audrey):
         with pytest.raises(NotPermitted):
-            framework_file_import(upload(ACME_CSV), ctx=ctx(person, agency_a))
+            framework_file_import(source=upload(ACME_CSV), ctx=ctx(person, agency_a))
     assert not Framework.objects.filter(name="Acme Security Standard").exists()
 
 
@@ -318,7 +318,7 @@ HEADER = "framework,version,identifier,title,parent\n"
 def test_bad_csv_names_the_line_and_stores_nothing(db, agency_a, content, message):
     before = Framework.objects.count(), Control.objects.count()
     with pytest.raises(InvalidInput) as caught:
-        framework_file_import(upload(content), agency=agency_a)
+        framework_file_import(source=upload(content), agency=agency_a)
     assert str(caught.value).startswith(message)
     assert caught.value.extra["line"] == int(message.split()[1].rstrip(":"))
     assert (Framework.objects.count(), Control.objects.count()) == before
@@ -327,7 +327,7 @@ def test_bad_csv_names_the_line_and_stores_nothing(db, agency_a, content, messag
 def test_bad_encoding_names_the_line(db, agency_a):
     content = (HEADER + "Acme,1,A,First,\nAcme,1,B,Caf\xe9,\n").encode("latin-1")
     with pytest.raises(InvalidInput) as caught:
-        framework_file_import(io.BytesIO(content), agency=agency_a, filename="x.csv")
+        framework_file_import(source=io.BytesIO(content), agency=agency_a, filename="x.csv")
     assert str(caught.value).startswith("line 3: not UTF-8 text (byte 0xe9)")
     assert not Framework.objects.filter(name="Acme").exists()
 
@@ -380,7 +380,7 @@ def test_bad_yaml_names_the_path_and_stores_nothing(db, agency_a, break_it, mess
     document = yaml.safe_load(ACME_YAML)
     break_it(document)
     with pytest.raises(InvalidInput) as caught:
-        framework_file_import(upload(yaml.safe_dump(document), "a.yaml"), agency=agency_a)
+        framework_file_import(source=upload(yaml.safe_dump(document), "a.yaml"), agency=agency_a)
     assert str(caught.value).startswith(message)
     assert caught.value.extra["path"] == message.split(":")[0]
     assert not Framework.objects.filter(name="Acme Security Standard").exists()
@@ -389,7 +389,7 @@ def test_bad_yaml_names_the_path_and_stores_nothing(db, agency_a, break_it, mess
 def test_malformed_yaml_names_line_and_column(db, agency_a):
     with pytest.raises(InvalidInput, match=r"^line 4, column 9: not valid YAML"):
         framework_file_import(
-            upload("framework:\n  name: x\n  version: [1\ncontrols: []\n", "a.yaml"),
+            source=upload("framework:\n  name: x\n  version: [1\ncontrols: []\n", "a.yaml"),
             agency=agency_a,
         )
 
@@ -406,7 +406,7 @@ def test_failure_while_writing_leaves_nothing(db, agency_a, monkeypatch):
 
     monkeypatch.setattr(Control.objects, "bulk_create", failing)
     with pytest.raises(RuntimeError):
-        framework_file_import(upload(ACME_CSV), agency=agency_a)
+        framework_file_import(source=upload(ACME_CSV), agency=agency_a)
     assert calls == [2, 1]
     assert not Framework.objects.filter(name="Acme Security Standard").exists()
 
@@ -431,7 +431,7 @@ def test_docs_example_files_import(db, agency_a):
         start = text.index(marker) + len(marker)
         blocks[fence] = text[start : text.index("```", start)]
     for fence, body in blocks.items():
-        result = framework_file_import(upload(body, f"x.{fence}"), agency=agency_a)
+        result = framework_file_import(source=upload(body, f"x.{fence}"), agency=agency_a)
         assert result.created + result.unchanged >= 3, fence
 
 
@@ -450,7 +450,7 @@ def test_admin_deletes_an_own_licensed_framework_but_never_a_reference_one(
 ):
     from django.urls import reverse
 
-    own = framework_file_import(upload(ACME_CSV), agency=agency_a).framework
+    own = framework_file_import(source=upload(ACME_CSV), agency=agency_a).framework
     pci = Framework.objects.get(name="PCI DSS", agency=None)
     client.force_login(staff_adam)
     url = reverse("admin:compliance_framework_delete", args=[pci.pk])
@@ -470,7 +470,7 @@ def test_admin_keeps_a_licensed_framework_that_assessments_name(
 
     from django.urls import reverse
 
-    own = framework_file_import(upload(ACME_CSV), agency=agency_a).framework
+    own = framework_file_import(source=upload(ACME_CSV), agency=agency_a).framework
     assessment_record(
         ctx=ctx(carol, agency_a),
         system=web_system,

@@ -110,7 +110,7 @@ def test_export_then_import_changes_nothing(inventory, carol, agency_a, ctx):
     fta = ctx(carol, agency_a)
     exported = systems_export_csv(ctx=fta)
     before = list(InformationSystem.objects.order_by("pk").values())
-    result = systems_file_import(upload(exported), ctx=fta)
+    result = systems_file_import(source=upload(exported), ctx=fta)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
     assert list(InformationSystem.objects.order_by("pk").values()) == before
     assert systems_export_csv(ctx=fta) == exported
@@ -155,7 +155,7 @@ def test_an_export_with_formula_cells_imports_back_unchanged(inventory, carol, a
     inventory.save()
     exported = systems_export_csv(ctx=fta)
     before = list(InformationSystem.objects.order_by("pk").values())
-    result = systems_file_import(upload(exported), ctx=fta)
+    result = systems_file_import(source=upload(exported), ctx=fta)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
     assert list(InformationSystem.objects.order_by("pk").values()) == before
     assert systems_export_csv(ctx=fta) == exported
@@ -174,7 +174,7 @@ def test_csv_cells_read_back_as_written(value):
 def test_a_quote_before_a_formula_character_is_read_as_the_spreadsheets(carol, agency_a, ctx):
     text = "acronym,name,confidentiality,integrity,availability,system_owner\n"
     text += "FTA-Q,'=Quoted,low,low,low,'Brien\n"
-    systems_file_import(upload(text), ctx=ctx(carol, agency_a))
+    systems_file_import(source=upload(text), ctx=ctx(carol, agency_a))
     system = InformationSystem.objects.get(acronym="FTA-Q")
     assert (system.name, system.system_owner) == ("=Quoted", "'Brien")
 
@@ -201,7 +201,7 @@ def test_import_creates_updates_and_assigns_isso(inventory, carol, dave, agency_
     writer.writeheader()
     writer.writerows(rows)
 
-    result = systems_file_import(upload(out.getvalue()), ctx=fta)
+    result = systems_file_import(source=upload(out.getvalue()), ctx=fta)
 
     assert (result.created, result.updated, result.unchanged) == (1, 1, 1)
     new = InformationSystem.objects.get(acronym="FTA-NEW")
@@ -214,7 +214,7 @@ def test_import_creates_updates_and_assigns_isso(inventory, carol, dave, agency_
 
 def test_a_file_with_fewer_columns_leaves_the_other_fields(inventory, carol, agency_a, ctx):
     text = "acronym,name,confidentiality,integrity,availability\nFTA-WEB,Store,high,high,high\n"
-    result = systems_file_import(upload(text), ctx=ctx(carol, agency_a))
+    result = systems_file_import(source=upload(text), ctx=ctx(carol, agency_a))
     assert result.updated == 1
     web = InformationSystem.objects.get(acronym="FTA-WEB")
     assert (web.name, web.high_water_mark, web.k8s_clusters) == ("Store", 3, ["prod-east"])
@@ -248,7 +248,7 @@ def test_bad_inventory_names_the_line_and_stores_nothing(
 ):
     before = InformationSystem.objects.count()
     with pytest.raises(InvalidInput) as caught:
-        systems_file_import(upload(HEAD + GOOD + row + "\n"), ctx=ctx(carol, agency_a))
+        systems_file_import(source=upload(HEAD + GOOD + row + "\n"), ctx=ctx(carol, agency_a))
     assert str(caught.value).startswith(message)
     assert caught.value.extra["line"] == 3
     assert InformationSystem.objects.count() == before
@@ -257,7 +257,7 @@ def test_bad_inventory_names_the_line_and_stores_nothing(
 
 def test_inventory_needs_its_required_columns(db, carol, agency_a, ctx):
     with pytest.raises(InvalidInput, match="line 1: missing required column"):
-        systems_file_import(upload("acronym,name\nX,Y\n"), ctx=ctx(carol, agency_a))
+        systems_file_import(source=upload("acronym,name\nX,Y\n"), ctx=ctx(carol, agency_a))
 
 
 @pytest.mark.parametrize("persona", ["alice", "audrey", "olivia"])
@@ -266,7 +266,7 @@ def test_only_compliance_officers_and_admins_import_systems(
 ):
     user = {"alice": alice, "audrey": audrey, "olivia": olivia}[persona]
     with pytest.raises(NotPermitted):
-        systems_file_import(upload(HEAD + GOOD), ctx=ctx(user, agency_a))
+        systems_file_import(source=upload(HEAD + GOOD), ctx=ctx(user, agency_a))
     assert not InformationSystem.objects.filter(acronym="FTA-OK").exists()
 
 
@@ -413,7 +413,7 @@ def test_csv_assessments_are_recorded(web_system, carol, alice, agency_a, ctx):
             finding='"Missing origin, fix due"',
         )
     )
-    result = assessments_file_import(upload(text), ctx=ctx(carol, agency_a), now=NOW)
+    result = assessments_file_import(source=upload(text), ctx=ctx(carol, agency_a), now=NOW)
     assert (result.created, result.unchanged) == (2, 0)
     first, second = ControlAssessment.objects.order_by("assessed_at")
     assert first.assessed_at == datetime(2025, 6, 1, 13, tzinfo=UTC)
@@ -434,11 +434,13 @@ def test_csv_assessments_are_recorded(web_system, carol, alice, agency_a, ctx):
 
 def test_reimporting_assessments_records_nothing_twice(web_system, carol, agency_a, ctx):
     text = A_HEAD + a_row() + a_row(control="10.2.2")
-    assessments_file_import(upload(text), ctx=ctx(carol, agency_a), now=NOW)
-    again = assessments_file_import(upload(text), ctx=ctx(carol, agency_a), now=NOW)
+    assessments_file_import(source=upload(text), ctx=ctx(carol, agency_a), now=NOW)
+    again = assessments_file_import(source=upload(text), ctx=ctx(carol, agency_a), now=NOW)
     assert (again.created, again.unchanged) == (0, 2)
     corrected = A_HEAD + a_row(status="other_than_satisfied")
-    assert assessments_file_import(upload(corrected), ctx=ctx(carol, agency_a), now=NOW).created
+    assert assessments_file_import(
+        source=upload(corrected), ctx=ctx(carol, agency_a), now=NOW
+    ).created
     assert ControlAssessment.objects.count() == 3
 
 
@@ -476,7 +478,7 @@ def test_bad_assessment_rows_name_the_line_and_record_nothing(
     if "same system" in message:
         text = A_HEAD + a_row() + row
     with pytest.raises(InvalidInput) as caught:
-        assessments_file_import(upload(text), ctx=ctx(carol, agency_a), now=NOW)
+        assessments_file_import(source=upload(text), ctx=ctx(carol, agency_a), now=NOW)
     assert str(caught.value).startswith(message)
     assert caught.value.extra["line"] == 3
     assert not ControlAssessment.objects.exists()
@@ -485,9 +487,11 @@ def test_bad_assessment_rows_name_the_line_and_record_nothing(
 def test_an_isso_records_for_their_own_systems_only(web_system, hr_system, alice, agency_a, ctx):
     text = A_HEAD + a_row() + a_row(system="FTA-HR")
     with pytest.raises(NotPermitted, match=r"^line 3: Only a compliance officer"):
-        assessments_file_import(upload(text), ctx=ctx(alice, agency_a), now=NOW)
+        assessments_file_import(source=upload(text), ctx=ctx(alice, agency_a), now=NOW)
     assert not ControlAssessment.objects.exists()
-    result = assessments_file_import(upload(A_HEAD + a_row()), ctx=ctx(alice, agency_a), now=NOW)
+    result = assessments_file_import(
+        source=upload(A_HEAD + a_row()), ctx=ctx(alice, agency_a), now=NOW
+    )
     assert result.created == 1
 
 
@@ -495,12 +499,12 @@ def test_another_agencys_licensed_control_cannot_be_assessed(
     web_system, b_system, carol, bob, agency_a, agency_b, ctx
 ):
     framework_file_import(
-        upload("framework,version,identifier,title\nFTA Secret Standard,1,S-1,Secret\n"),
+        source=upload("framework,version,identifier,title\nFTA Secret Standard,1,S-1,Secret\n"),
         ctx=ctx(carol, agency_a),
     )
     text = A_HEAD + a_row(system="OTA-WEB", framework="FTA Secret Standard", control="S-1")
     with pytest.raises(InvalidInput, match="line 2: framework: no framework 'FTA Secret"):
-        assessments_file_import(upload(text), ctx=ctx(bob, agency_b), now=NOW)
+        assessments_file_import(source=upload(text), ctx=ctx(bob, agency_b), now=NOW)
 
 
 def test_parse_instant_accepts_offsets_and_zone_names():
@@ -609,7 +613,7 @@ def ar_file(document) -> io.BytesIO:
 
 
 def test_oscal_findings_become_assessments(nist, web_system, carol, agency_a, ctx):
-    result = assessments_file_import(ar_file(AR), ctx=ctx(carol, agency_a), now=NOW)
+    result = assessments_file_import(source=ar_file(AR), ctx=ctx(carol, agency_a), now=NOW)
     assert (result.created, result.unchanged) == (2, 0)
     au2, au3 = ControlAssessment.objects.order_by("control__identifier")
     assert (au2.system, au2.control.identifier) == (web_system, "au-2")
@@ -626,7 +630,7 @@ def test_oscal_findings_become_assessments(nist, web_system, carol, agency_a, ct
         "",
     )
     assert au3.assessed_at == datetime(2025, 6, 3, 12, tzinfo=UTC)  # the result's end
-    again = assessments_file_import(ar_file(AR), ctx=ctx(carol, agency_a), now=NOW)
+    again = assessments_file_import(source=ar_file(AR), ctx=ctx(carol, agency_a), now=NOW)
     assert (again.created, again.unchanged) == (0, 2)
 
 
@@ -668,7 +672,7 @@ def test_bad_oscal_results_name_the_path_and_record_nothing(
     document = copy.deepcopy(AR)
     break_it(document)
     with pytest.raises(InvalidInput) as caught:
-        assessments_file_import(ar_file(document), ctx=ctx(carol, agency_a), now=NOW)
+        assessments_file_import(source=ar_file(document), ctx=ctx(carol, agency_a), now=NOW)
     assert str(caught.value).startswith(message)
     assert "path" in caught.value.extra
     assert not ControlAssessment.objects.exists()
@@ -678,7 +682,7 @@ def test_oscal_system_may_be_given_with_the_import(nist, web_system, carol, agen
     document = copy.deepcopy(AR)
     document["assessment-results"]["metadata"].pop("props")
     result = assessments_file_import(
-        ar_file(document), ctx=ctx(carol, agency_a), system="FTA-WEB", now=NOW
+        source=ar_file(document), ctx=ctx(carol, agency_a), system="FTA-WEB", now=NOW
     )
     assert result.created == 2
 

@@ -134,11 +134,11 @@ def test_every_api_view_reads_json_through_the_depth_limit():
 
 def test_deep_json_files_are_refused_by_the_imports_naming_the_nesting(db):
     with pytest.raises(InvalidInput, match=NESTING):
-        compliance_services.catalog_import(io.BytesIO(DEEP_OBJECT.encode()))
+        compliance_services.catalog_import(path_or_file=io.BytesIO(DEEP_OBJECT.encode()))
     deep_yaml = "controls: " + "[" * 3000 + "]" * 3000
     with pytest.raises(InvalidInput, match="nested too deeply"):
         compliance_services.framework_file_import(
-            io.BytesIO(deep_yaml.encode()), filename="deep.yaml"
+            source=io.BytesIO(deep_yaml.encode()), filename="deep.yaml"
         )
 
 

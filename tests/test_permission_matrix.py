@@ -169,7 +169,7 @@ def _import_systems(w, ctx):
     text = compliance_services.systems_export_csv(ctx=exporter)
     f = io.BytesIO(text.encode())
     f.name = "systems.csv"
-    return compliance_services.systems_file_import(f, ctx=ctx)
+    return compliance_services.systems_file_import(source=f, ctx=ctx)
 
 
 def _risk_assessment(w, ctx):

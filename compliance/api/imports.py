@@ -67,7 +67,7 @@ class FrameworkImportView(_ImportView):
 
     def run(self, request, uploaded, data):
         return services.framework_file_import(
-            uploaded, ctx=request.agency_context, filename=uploaded.name
+            source=uploaded, ctx=request.agency_context, filename=uploaded.name
         )
 
 
@@ -80,7 +80,7 @@ class CrosswalkImportView(_ImportView):
 
     def run(self, request, uploaded, data):
         return services.crosswalk_file_import(
-            uploaded, ctx=request.agency_context, filename=uploaded.name
+            source=uploaded, ctx=request.agency_context, filename=uploaded.name
         )
 
 
@@ -93,7 +93,7 @@ class SystemImportView(_ImportView):
 
     def run(self, request, uploaded, data):
         return services.systems_file_import(
-            uploaded, ctx=request.agency_context, filename=uploaded.name
+            source=uploaded, ctx=request.agency_context, filename=uploaded.name
         )
 
 
@@ -110,7 +110,7 @@ class AssessmentImportView(_ImportView):
 
     def run(self, request, uploaded, data):
         return services.assessments_file_import(
-            uploaded,
+            source=uploaded,
             ctx=request.agency_context,
             filename=uploaded.name,
             system=data.get("system"),

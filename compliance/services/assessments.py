@@ -202,8 +202,8 @@ class _AssessmentLine:
 
 
 def assessments_file_import(
-    source,
     *,
+    source,
     ctx: AgencyContext,
     filename: str | None = None,
     system: str | None = None,

@@ -40,8 +40,8 @@ CONTROL_FIELDS = ["label", "title", "family", "parent", "sort_key", "statement",
 
 
 def oscal_import(
-    path_or_file: str | Path | IO,
     *,
+    path_or_file: str | Path | IO,
     framework_name: str | None = None,
     framework_version: str | None = None,
     licence_note: str | None = None,
@@ -61,8 +61,8 @@ def oscal_import(
 
 
 def catalog_import(
-    path_or_file: str | Path | IO,
     *,
+    path_or_file: str | Path | IO,
     framework_name: str | None = None,
     framework_version: str | None = None,
     licence_note: str | None = None,
@@ -85,8 +85,8 @@ def catalog_import(
 
 
 def baseline_import(
-    path_or_file: str | Path | IO,
     *,
+    path_or_file: str | Path | IO,
     framework_name: str | None = None,
     framework_version: str | None = None,
 ) -> ImportResult:
@@ -260,8 +260,8 @@ SHIPPED_CROSSWALK = "crosswalk-docket.yaml"
 
 
 def framework_file_import(
-    source,
     *,
+    source,
     ctx: AgencyContext | None = None,
     agency=None,
     filename: str | None = None,
@@ -291,7 +291,7 @@ def framework_file_import(
     except tabular.TabularError as exc:
         raise _tabular_invalid(exc) from exc
     with transaction.atomic():
-        return framework_document_write(document, agency_id=getattr(agency, "pk", None))
+        return framework_document_write(document=document, agency_id=getattr(agency, "pk", None))
 
 
 class _AnyParent(set):
@@ -302,8 +302,8 @@ class _AnyParent(set):
 
 
 def framework_document_write(
-    document: documents.FrameworkDocument,
     *,
+    document: documents.FrameworkDocument,
     agency_id: int | None,
     models=None,
 ) -> FileImportResult:
@@ -373,13 +373,15 @@ def shipped_frameworks_load(*, models=None) -> list[FileImportResult]:
         for name in SHIPPED_FRAMEWORKS:
             text = (SHIPPED_DIR / name).read_text(encoding="utf-8")
             document = documents.parse_framework(text, "yaml")
-            results.append(framework_document_write(document, agency_id=None, models=models))
+            results.append(
+                framework_document_write(document=document, agency_id=None, models=models)
+            )
     return results
 
 
 def crosswalk_file_import(
-    source,
     *,
+    source,
     ctx: AgencyContext | None = None,
     agency=None,
     filename: str | None = None,
@@ -399,12 +401,12 @@ def crosswalk_file_import(
     except tabular.TabularError as exc:
         raise _tabular_invalid(exc) from exc
     with transaction.atomic():
-        return crosswalk_rows_write(rows, agency_id=getattr(agency, "pk", None))
+        return crosswalk_rows_write(rows=rows, agency_id=getattr(agency, "pk", None))
 
 
 def crosswalk_rows_write(
-    rows: list[documents.MappingRow],
     *,
+    rows: list[documents.MappingRow],
     agency_id: int | None,
     skip_missing: bool = False,
     models=None,
@@ -526,7 +528,7 @@ def shipped_crosswalk_load(*, models=None) -> FileImportResult:
     rows = documents.parse_crosswalk(text, "yaml")
     with transaction.atomic():
         return crosswalk_rows_write(
-            rows,
+            rows=rows,
             agency_id=None,
             skip_missing=True,
             models=models,

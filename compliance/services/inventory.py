@@ -62,7 +62,7 @@ NO = {"no", "n", "false", "0", ""}
 
 
 def systems_file_import(
-    source, *, ctx: AgencyContext | None = None, agency=None, filename: str | None = None
+    *, source, ctx: AgencyContext | None = None, agency=None, filename: str | None = None
 ) -> FileImportResult:
     """Import the agency's system inventory from CSV (the columns of ``systems_export_csv``).
 

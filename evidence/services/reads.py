@@ -71,7 +71,7 @@ def _alert_admins(ev: Evidence, problem: str) -> None:
 
 
 def record_failed_verify(
-    ev: Evidence, problem: str, actual: str, *, actor, ctx, now, size: int | None = None
+    *, ev: Evidence, problem: str, actual: str, actor, ctx, now, size: int | None = None
 ) -> None:
     """A failed ``verify`` entry: what was found (``sha256``, ``size``; empty when the file is
     missing) beside the problem. The item shows it as its integrity status
@@ -104,7 +104,13 @@ def evidence_verify_all(*, now: datetime | None = None) -> list[CheckResult]:
         problem, actual, size = _stored_problem(ev)
         if problem:
             record_failed_verify(
-                ev, problem, actual, actor=None, ctx=None, now=_now(now), size=size
+                ev=ev,
+                problem=problem,
+                actual=actual,
+                actor=None,
+                ctx=None,
+                now=_now(now),
+                size=size,
             )
         else:
             custody_append(
@@ -173,7 +179,9 @@ def evidence_open(
         raise NotFound("No such evidence.")
     problem, actual, size = _stored_problem(ev)
     if problem:
-        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now, size=size)
+        record_failed_verify(
+            ev=ev, problem=problem, actual=actual, actor=ctx.user, ctx=ctx, now=now, size=size
+        )
         raise IntegrityFailure(
             f"Evidence {ev.pk} failed verification ({problem}); it is not handed out and the "
             "agency administrators were alerted."
@@ -198,7 +206,13 @@ def evidence_open(
         # Found only at the end of the read: recorded like any failed check, so the item
         # shows the failure (the time is that of the discovery, not of the opening).
         record_failed_verify(
-            ev, problem, found, actor=ctx.user, ctx=ctx, now=timezone.now(), size=found_size
+            ev=ev,
+            problem=problem,
+            actual=found,
+            actor=ctx.user,
+            ctx=ctx,
+            now=timezone.now(),
+            size=found_size,
         )
 
     return VerifyingFile(open_stored(ev.storage_name), ev, on_mismatch=on_mismatch)
@@ -241,7 +255,9 @@ def evidence_verify(
     ev = _in_scope(ctx, evidence)
     problem, actual, size = _stored_problem(ev)
     if problem:
-        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now, size=size)
+        record_failed_verify(
+            ev=ev, problem=problem, actual=actual, actor=ctx.user, ctx=ctx, now=now, size=size
+        )
         return CheckResult(ev, False, [problem])
     custody_append(
         evidence=ev,
@@ -274,7 +290,9 @@ def custody_export(
         raise Conflict(f"Evidence {ev.pk} was withdrawn; it is not exported.")
     problem, actual, size = _stored_problem(ev)
     if problem:
-        record_failed_verify(ev, problem, actual, actor=ctx.user, ctx=ctx, now=now, size=size)
+        record_failed_verify(
+            ev=ev, problem=problem, actual=actual, actor=ctx.user, ctx=ctx, now=now, size=size
+        )
         raise IntegrityFailure(f"Evidence {ev.pk} failed verification ({problem}); not exported.")
     return custody_append(
         evidence=ev,

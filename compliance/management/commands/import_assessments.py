@@ -32,7 +32,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No user {user!r}.")
         try:
             ctx = operator_context(owner, account)
-            result = assessments_file_import(file, ctx=ctx, system=system, framework=framework)
+            result = assessments_file_import(
+                source=file, ctx=ctx, system=system, framework=framework
+            )
         except (DocketError, AgencyContextError, OSError) as exc:
             raise CommandError(f"{file}: {exc}") from exc
         self.stdout.write(f"{file}: {result}")

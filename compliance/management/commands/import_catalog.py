@@ -28,7 +28,7 @@ class Command(BaseCommand):
         for file in files:
             try:
                 result = oscal_import(
-                    file,
+                    path_or_file=file,
                     framework_name=framework,
                     framework_version=framework_version,
                     licence_note=licence_note,

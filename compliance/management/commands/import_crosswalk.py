@@ -23,7 +23,7 @@ class Command(BaseCommand):
             owner = agency_named(agency)
         for file in files:
             try:
-                result = crosswalk_file_import(file, agency=owner)
+                result = crosswalk_file_import(source=file, agency=owner)
             except (InvalidInput, OSError) as exc:
                 raise CommandError(f"{file}: {exc}") from exc
             self.stdout.write(f"{file}: {result}")

@@ -37,7 +37,7 @@ class Command(BaseCommand):
             self.stdout.write(f"shipped crosswalk: {shipped_crosswalk_load()}")
         for file in files:
             try:
-                result = framework_file_import(file, agency=owner)
+                result = framework_file_import(source=file, agency=owner)
             except (InvalidInput, OSError) as exc:
                 raise CommandError(f"{file}: {exc}") from exc
             self.stdout.write(f"{file}: {result}")

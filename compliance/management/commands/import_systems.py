@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, file, agency, **options):
         owner = agency_named(agency)
         try:
-            result = systems_file_import(file, agency=owner)
+            result = systems_file_import(source=file, agency=owner)
         except (InvalidInput, OSError) as exc:
             raise CommandError(f"{file}: {exc}") from exc
         self.stdout.write(f"{file}: {result}")
