@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from core.errors import InvalidInput
-from core.storage import CHUNK_SIZE, StreamFile, discard
+from core.storage import HashingReader, LimitExceeded, StreamFile, discard
 
 DEFAULT_MAX_BYTES = 100 << 20
 
@@ -33,34 +33,6 @@ class StoredDocument:
     size: int
 
 
-class _TooLarge(Exception):
-    pass
-
-
-class _Hashing:
-    """The source as storage reads it, counted and hashed chunk by chunk."""
-
-    def __init__(self, source, limit: int):
-        self.source, self.limit = source, limit
-        self.size = 0
-        self.digest = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self.source.read(CHUNK_SIZE if size is None or size < 0 else size)
-        if not chunk:
-            return b""
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise _TooLarge
-        self.digest.update(chunk)
-        return chunk
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        if offset == 0 and whence == 0 and self.size == 0:
-            return 0  # storages rewind before reading: nothing was read yet
-        raise OSError("an upload stream cannot seek")
-
-
 def store_hashed(
     fileobj, *, folder: str, field: str = "document", label: str = "Document"
 ) -> StoredDocument:
@@ -72,13 +44,13 @@ def store_hashed(
     its own transaction fails afterwards.
     """
     limit = max_document_bytes()
-    hashing = _Hashing(fileobj, limit)
+    hashing = HashingReader(fileobj, limit=limit, digests={"sha256": hashlib.sha256()})
     name = f"{folder}/{uuid.uuid4().hex}"
     kept = False
     try:
         try:
             name = default_storage.save(name, StreamFile(hashing, name=name))
-        except _TooLarge:
+        except LimitExceeded:
             raise InvalidInput(
                 f"{label}: the file is larger than the limit of {limit} bytes; nothing was kept.",
                 field=field,
@@ -86,7 +58,7 @@ def store_hashed(
         if hashing.size == 0:
             raise InvalidInput(f"{label}: the file is empty.", field=field)
         kept = True
-        return StoredDocument(name=name, sha256=hashing.digest.hexdigest(), size=hashing.size)
+        return StoredDocument(name=name, sha256=hashing.hexdigest("sha256"), size=hashing.size)
     finally:
         if not kept:
             discard(name)

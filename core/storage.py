@@ -183,3 +183,57 @@ class BackgroundHash:
     def hexdigest(self) -> str:
         self.stop()
         return self._hash.hexdigest()
+
+
+class LimitExceeded(Exception):
+    """A stream read past its byte limit."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+class HashingReader:
+    """A source as storage reads it (wrap it in ``StreamFile``): each chunk is counted against
+    ``limit`` (``LimitExceeded`` past it), fed to every digest of ``digests`` (hashlib objects
+    or ``BackgroundHash``es, by name) and to ``accept`` (a hook for subclasses that inspect
+    the bytes on their way through). It cannot seek, except to rewind before the first read,
+    as storages do."""
+
+    closed = False
+
+    def __init__(self, source, *, limit: int, digests: dict):
+        self.source, self.limit, self.digests = source, limit, digests
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.read_source(CHUNK_SIZE if size is None or size < 0 else size)
+        if not chunk:
+            return b""
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise LimitExceeded(self.limit)
+        for digest in self.digests.values():
+            digest.update(chunk)
+        self.accept(chunk)
+        return chunk
+
+    def read_source(self, size: int) -> bytes:
+        return self.source.read(size)
+
+    def accept(self, chunk: bytes) -> None:
+        """Called with each chunk once counted and hashed."""
+
+    def hexdigest(self, name: str) -> str:
+        return self.digests[name].hexdigest()
+
+    def seekable(self) -> bool:
+        return False  # S3 uploads (s3transfer) then read it as a stream, in parts
+
+    def readable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset == 0 and whence == 0 and self.size == 0:
+            return 0  # storages rewind before reading: nothing was read yet
+        raise OSError("an upload stream cannot seek")

@@ -22,8 +22,9 @@ from accounts.scoping import scope
 from core.errors import InvalidInput, NotFound
 from core.events import EvidenceStored, publish
 from core.storage import (
-    CHUNK_SIZE,
     BackgroundHash,
+    HashingReader,
+    LimitExceeded,
     StreamFile,
     discard,
     promote,
@@ -56,19 +57,18 @@ class _Rejected(Exception):
         self.error = error
 
 
-class _Intake:
-    """The source as storage reads it: every chunk is counted against the limit, hashed and
-    inspected on its way through. A context manager: however the upload ends (stored,
-    refused for size, format or kind, interrupted, a storage error), leaving the ``with``
-    block stops and joins both hash threads before the service returns or raises."""
+class _Intake(HashingReader):
+    """The source as storage reads it: every chunk is counted against the limit, hashed
+    (SHA-256 and MD5, each in a thread of its own) and inspected on its way through. A context
+    manager: however the upload ends (stored, refused for size, format or kind, interrupted, a
+    storage error), leaving the ``with`` block stops and joins both hash threads before the
+    service returns or raises."""
 
     def __init__(self, source, *, limit: int, kind: str, max_decompressed: int):
-        self.source = source
-        self.limit = limit
-        self.kind = kind
-        self.size = 0
         self.sha256 = BackgroundHash("sha256")
         self.md5 = BackgroundHash("md5")
+        super().__init__(source, limit=limit, digests={"sha256": self.sha256, "md5": self.md5})
+        self.kind = kind
         self.inspector: formats.Inspector | None = formats.Inspector(
             max_decompressed=max_decompressed
         )
@@ -88,14 +88,23 @@ class _Intake:
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return self._read(size)
+            try:
+                return super().read(size)
+            except LimitExceeded:
+                raise _Rejected(
+                    TooLarge(
+                        f"The file is larger than the limit of {self.limit} bytes; nothing "
+                        "was kept.",
+                        limit=self.limit,
+                    )
+                ) from None
         except _Rejected:
             self.stop_hashing()  # storage may hold on to the intake; end the threads now
             raise
 
-    def _read(self, size: int) -> bytes:
+    def read_source(self, size: int) -> bytes:
         try:
-            chunk = self.source.read(CHUNK_SIZE if size is None or size < 0 else size)
+            return self.source.read(size)
         except Exception as exc:
             raise _Rejected(
                 UploadInterrupted(
@@ -103,22 +112,8 @@ class _Intake:
                     f"{': ' + str(exc) if str(exc) else ''}); nothing was kept."
                 )
             ) from exc
-        if not chunk:
-            return b""
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise _Rejected(
-                TooLarge(
-                    f"The file is larger than the limit of {self.limit} bytes; nothing was kept.",
-                    limit=self.limit,
-                )
-            )
-        self.sha256.update(chunk)
-        self.md5.update(chunk)
-        self._inspect(chunk)
-        return chunk
 
-    def _inspect(self, chunk: bytes) -> None:
+    def accept(self, chunk: bytes) -> None:
         if self.inspector is None:
             return
         try:
@@ -142,19 +137,6 @@ class _Intake:
         if may_be is not None and not (may_be & allowed):
             reason = formats.kind_mismatch(self.kind, formats.FormatInfo(guess))
             raise _Rejected(InvalidInput(f"Declared kind {self.kind!r} rejected. {reason}"))
-
-    closed = False
-
-    def seekable(self) -> bool:
-        return False  # S3 uploads (s3transfer) then read it as a stream, in parts
-
-    def readable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        if offset == 0 and whence == 0 and self.size == 0:
-            return 0  # storages rewind before reading: nothing was read yet
-        raise OSError("an upload stream cannot seek")
 
     def finish(self) -> formats.FormatInfo | None:
         if self.inspector is None:
