@@ -90,17 +90,17 @@ class Job(models.Model):
         abstract = True
 
 
-def requeue_stale(model: type[Job], task_name: str, now: datetime) -> int:
-    """Queue task ``task_name(pk)`` again for every queued ``model`` row waiting since before
-    ``now - stale_after()``; how many."""
-    stale = list(
-        model.objects.filter(state=JobState.QUEUED, queued_at__lt=now - stale_after()).values_list(
-            "pk", flat=True
-        )
-    )
-    for pk in stale:
-        model.objects.filter(pk=pk, state=JobState.QUEUED).update(queued_at=now)
-        enqueue_on_commit(task_name, pk)
-    if stale:
-        log.warning("Re-queued %d stale %s job(s)", len(stale), model.__name__)
+def requeue_stale(
+    waiting: models.QuerySet, task_name: str, now: datetime, *, key: str = "pk"
+) -> int:
+    """Queue task ``task_name(<key>)`` again for every row of ``waiting`` (the rows of one
+    kind of job still waiting) whose ``queued_at`` is older than ``now - stale_after()``, and
+    mark them queued now; how many."""
+    stale = list(waiting.filter(queued_at__lt=now - stale_after()).values_list(key, flat=True))
+    if not stale:
+        return 0
+    waiting.filter(**{f"{key}__in": stale}).update(queued_at=now)
+    for value in stale:
+        enqueue_on_commit(task_name, value)
+    log.warning("Re-queued %d stale %s job(s)", len(stale), waiting.model.__name__)
     return len(stale)

@@ -35,7 +35,7 @@ from accounts.permissions import require
 from accounts.scoping import scope
 from core.errors import InvalidInput, NotFound
 from core.events import EvidenceStored, Phase, subscribe
-from core.jobs import enqueue_on_commit, register_sweep, stale_after
+from core.jobs import enqueue_on_commit, register_sweep, requeue_stale
 from core.storage import hash_stored, open_stored
 from incidents.models import CapturedCommand, CommandExtraction, ExtractionStatus
 
@@ -88,15 +88,8 @@ def capture_commands_after_upload(event: EvidenceStored) -> None:
 
 def capture_commands_requeue(now: datetime) -> int:
     """The job sweep: extractions pending since before the stale limit are queued again."""
-    stale = list(
-        CommandExtraction.objects.filter(
-            status=ExtractionStatus.PENDING, queued_at__lt=now - stale_after()
-        ).values_list("evidence_id", flat=True)
-    )
-    for evidence_id in stale:
-        CommandExtraction.objects.filter(evidence_id=evidence_id).update(queued_at=now)
-        enqueue_on_commit(EXTRACT_TASK, evidence_id)
-    return len(stale)
+    pending = CommandExtraction.objects.filter(status=ExtractionStatus.PENDING)
+    return requeue_stale(pending, EXTRACT_TASK, now, key="evidence_id")
 
 
 register_sweep("evidence.command_extraction", capture_commands_requeue)

@@ -493,7 +493,7 @@ def snapshot_job_run(*, job_id: int, now: datetime | None = None) -> SnapshotJob
 
 
 def snapshot_jobs_requeue(now: datetime) -> int:
-    return requeue_stale(SnapshotJob, SNAPSHOT_TASK, now)
+    return requeue_stale(SnapshotJob.objects.filter(state=JobState.QUEUED), SNAPSHOT_TASK, now)
 
 
 register_sweep("compliance.snapshots", snapshot_jobs_requeue)
