@@ -1,9 +1,9 @@
 """How Docket shows and reads times: the one place.
 
 Every instant is stored in UTC and shown on the agency's wall clock with its zone printed
-(``format_local``). A wall time typed by a person is read in the agency's zone
-(``local_to_utc``): one the zone skips (spring forward) or repeats (fall back) is refused,
-because a guess would move a statutory deadline by an hour.
+(``format_local``). A wall time is read in a named zone (``local_to_utc``; ``parse_instant``
+for text with an offset or a zone name): one the zone skips (spring forward) or repeats (fall
+back) is refused, because a guess would move a statutory deadline by an hour.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # the value of an HTML ``datetime-local`` input
 LOCAL_FORMATS = (LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 
 
-def _require_aware(name: str, value: datetime) -> None:
+def require_aware(name: str, value: datetime) -> None:
+    """Refuse a naive ``value`` (``ValueError`` naming ``name``): every instant is aware."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
 
 
 def format_local(instant: datetime, tz: ZoneInfo) -> str:
     """``2026-11-03 23:59 EST (America/New_York)``: the zone is always printed."""
-    _require_aware("instant", instant)
+    require_aware("instant", instant)
     local = instant.astimezone(tz)
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({tz.key})"
 
@@ -85,18 +86,6 @@ def local_to_utc(naive: datetime, tz: ZoneInfo, label: str = "") -> datetime:
             code="ambiguous",
         )
     return earlier.astimezone(UTC)
-
-
-def parse_local(text: str, tz: ZoneInfo, label: str = "") -> datetime:
-    """A wall time typed in one of ``LOCAL_FORMATS``, read in ``tz`` (see ``local_to_utc``)."""
-    for fmt in LOCAL_FORMATS:
-        try:
-            naive = datetime.strptime(text.strip(), fmt)  # noqa: DTZ007 (a wall time, placed next)
-        except ValueError:
-            continue
-        return local_to_utc(naive, tz, label)
-    prefix = f"{label}: " if label else ""
-    raise ValidationError(f"{prefix}enter a date and time as YYYY-MM-DDTHH:MM.", code="invalid")
 
 
 def parse_instant(text: str) -> datetime | None:

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.scoping import members_who_see
-from core.time import format_local
+from core.time import format_local, require_aware
 
 from .models import Obligation, ReminderDispatch
 
@@ -45,11 +45,6 @@ class Threshold(NamedTuple):
     fire_at: datetime
 
 
-def _require_aware(name: str, value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be an aware datetime, got naive {value!r}")
-
-
 def _before_label(span: timedelta) -> str:
     """``T-72h``, ``T-90m``, ``T-45s``; ``due`` for no span."""
     seconds = round(span.total_seconds())
@@ -64,7 +59,7 @@ def _before_label(span: timedelta) -> str:
 def threshold_key(due: datetime, label: str) -> str:
     """The key of threshold ``label`` of an obligation due at ``due``. The due instant is part
     of it, so an obligation whose due time is recomputed starts a fresh schedule."""
-    _require_aware("due", due)
+    require_aware("due", due)
     key = f"{due.astimezone(UTC):%Y-%m-%dT%H:%M}Z/{label}"
     if len(key) > KEY_MAX_LENGTH:
         raise ValueError(f"threshold key {key!r} is longer than {KEY_MAX_LENGTH} characters")
@@ -85,8 +80,8 @@ def latest_threshold(
     for k = 1, 2, …; ``overdue_every_hours`` of 0 or ``None`` turns overdue reminders off.
     A threshold fires at its instant exactly: ``now == fire_at`` counts as fired.
     """
-    _require_aware("due", due)
-    _require_aware("now", now)
+    require_aware("due", due)
+    require_aware("now", now)
     spans = set()
     for hours in thresholds_hours:
         if hours < 0:
@@ -233,7 +228,7 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
     beat likes: each (obligation, threshold) is sent once. A reminder whose email fails is
     logged and retried on the next run."""
     now = now if now is not None else timezone.now()
-    _require_aware("now", now)
+    require_aware("now", now)
     thresholds = list(settings.DOCKET_REMINDER_THRESHOLDS_HOURS)
     every = settings.DOCKET_OVERDUE_REMINDER_HOURS
     horizon = now + timedelta(hours=max(thresholds, default=0))
