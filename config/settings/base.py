@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "csp",
     "accounts",
+    "audit",
     "compliance",
     "incidents",
     "reporting",
