@@ -5,6 +5,7 @@ demo incident and from factories."""
 import io
 import json
 import re
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pypdf
@@ -16,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Agency
 from core.canonical import canonical_json
 from incidents.models import Incident
+from incidents.services import additional_information_record, determination_record
 from reporting.documents import (
     KINDS,
     DefinitionError,
@@ -28,6 +30,7 @@ from reporting.documents import (
 )
 from reporting.documents.definitions import all_definitions, parse_definition
 from reporting.models import Obligation
+from reporting.services import submission_record
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +220,197 @@ def test_suggestions_draw_on_the_data(demo_incident):
     assert set(suggested) <= {s.key for s in definition_for("cisa-notification").sections}
     assert "Terminal shell in container" in suggested["summary"]
     assert "Online Store (STORE" in suggested["summary"]
+
+
+# --- the other kinds, from factories --------------------------------------------------------
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def breach_incident(agency_a, open_incident, ctx, olivia, carol):
+    """A major breach of FTA-WEB (no risk assessment, no snapshot, no evidence), on the night
+    the clocks go back in New York, with one supplemental due and the CISA report submitted."""
+    agency_a.marking = "CUI//SP-PRVCY"
+    agency_a.save()
+    incident = open_incident(
+        now=utc(2026, 11, 1, 6, 30),
+        identified_at=utc(2026, 11, 1, 5, 30),  # 01:30 EDT, the first of two
+        first_detected_at=utc(2026, 11, 1, 5, 10),
+        attack_vectors=["web"],
+        location="1",
+        indicators=[{"type": "ipv4", "value": "203.0.113.9", "note": "Scanner"}],
+    )
+    determination_record(
+        ctx=ctx(olivia, agency_a),
+        incident=incident,
+        decision="major",
+        rationale="Exfiltration of applicant records.",
+        pii_individuals=250000,
+        pii_acts=["exfiltration"],
+        breach=True,
+        breach_discovered_at=utc(2026, 11, 1, 6, 50),  # 01:50 EST, the second
+        basis_at=utc(2026, 11, 1, 7),
+        now=utc(2026, 11, 1, 7),
+    )
+    additional_information_record(
+        ctx=ctx(carol, agency_a),
+        incident=incident,
+        summary="The <b>attacker</b> used a stolen session cookie.",
+        now=utc(2026, 11, 3, 15),
+    )
+    submission_record(
+        ctx=ctx(carol, agency_a),
+        obligation=_obligation(incident, "cisa-initial"),
+        submitted_at=utc(2026, 11, 1, 6, 0),
+        channel="cisa_portal",
+        reference="CISA-2026-9999",
+        now=utc(2026, 11, 1, 6, 1),
+    )
+    return Incident.objects.get(pk=incident.pk)
+
+
+def test_supplemental_says_in_words_what_is_absent(breach_incident):
+    now = utc(2026, 11, 4, 12)
+    data = gather(
+        "supplemental-report", obligation=_obligation(breach_incident, "supplemental"), now=now
+    )
+    assert data["sequence"] == 1
+    assert set(data["variants"]) == {"breach"}
+    definition, pdf = _render("supplemental-report", data, breach_incident.ruleset)
+    pages = _pages(pdf)
+    text = _flat("\n".join(pages))
+    assert "Contents" in _flat(pages[0])  # a table of contents for a long report
+    for s in definition.sections_for(data):
+        assert s.title in text
+    # Each of the four summaries is there, with its absence said in words.
+    assert "No risk assessment of FTA-WEB was recorded before 1 Nov 2026 01:10 EDT." in text
+    assert "no compliance snapshot was taken" in text
+    assert "No command was decoded from a capture of this incident." in text
+    assert "No evidence has been collected for this incident." in text
+    assert "The incident's detections carry no ATT&CK tags." in text
+    # The earlier report, its channel and CISA's tracking number; the breach.
+    assert "CISA-2026-9999" in text
+    assert "250000" in text
+    assert "The <b>attacker</b> used a stolen session cookie." in text  # data, as text
+    assert "CUI//SP-PRVCY" in _flat(pages[0])
+    for page in pages:
+        assert page.count("CUI//SP-PRVCY") >= 2
+
+
+def test_times_on_the_fall_back_night_keep_their_zone(breach_incident):
+    data = gather(
+        "major-breach-report",
+        obligation=_obligation(breach_incident, "major-breach-30-day"),
+        now=utc(2026, 11, 4, 12),
+    )
+    assert data["incident"]["identified_at_local"] == "2026-11-01 01:30 EDT (America/New_York)"
+    assert (
+        data["determination"]["breach_discovered_at_local"]
+        == "2026-11-01 01:50 EST (America/New_York)"
+    )
+    definition, pdf = _render("major-breach-report", data, breach_incident.ruleset)
+    text = _flat("\n".join(_pages(pdf)))
+    assert "2026-11-01 01:30 EDT (America/New_York)" in text
+    assert "2026-11-01 01:50 EST (America/New_York)" in text
+    for s in definition.sections_for(data):
+        assert s.title in text
+    assert "House Committee on the Judiciary" in text  # the breach report's recipients
+    assert "Senate Committee on the Judiciary" in text
+    assert "Exfiltration" in text
+
+
+def test_report_recipients_replace_the_rules(breach_incident):
+    ob = _obligation(breach_incident, "ig-7-day")
+    data = gather("congressional-notification", obligation=ob, now=utc(2026, 11, 4, 12))
+    assert data["recipients"] == ["Office of Inspector General"]
+    data["recipients"] = ["Inspector General, Federal Test Agency"]
+    _, pdf = _render("congressional-notification", data, breach_incident.ruleset)
+    text = _flat("\n".join(_pages(pdf)))
+    assert "Inspector General, Federal Test Agency" in text
+    assert "44 U.S.C. §3554(b)(7)(C)(iii)(III) and OMB M-17-05" in text
+    assert "CISA incident notification" in text and "CISA-2026-9999" in text  # made already
+
+
+def test_post_incident_report(breach_incident):
+    data = gather("post-incident-report", incident=breach_incident, now=utc(2026, 11, 20, 12))
+    definition, pdf = _render("post-incident-report", data, breach_incident.ruleset)
+    text = _flat("\n".join(_pages(pdf)))
+    for s in definition.sections_for(data):
+        assert s.title in text
+    assert "203.0.113.9" in text  # an indicator to watch
+    assert "Major-incident determination" in text  # a handler action, from the history
+    assert "No POA&M item has been opened from this incident." in text
+    with pytest.raises(GatherError, match="for an incident"):
+        gather("post-incident-report", now=utc(2026, 11, 20, 12))
+
+
+def test_annual_summary_counts_the_fiscal_year(breach_incident, agency_a, open_incident):
+    # One more incident, not major, in FY2027; one in FY2026 that must not count.
+    open_incident(now=utc(2026, 12, 1, 12), title="Phishing", attack_vectors=["email_phishing"])
+    open_incident(now=utc(2026, 9, 30, 12), title="Last year's")
+    data = gather(
+        "annual-fisma-summary", agency=agency_a, fiscal_year=2027, now=utc(2027, 1, 10, 12)
+    )
+    assert data["meta"]["incident"] is None
+    assert data["period_start_local"] == "2026-10-01 00:00 EDT (America/New_York)"
+    assert data["incident_count"] == 2
+    assert data["major_count"] == 1
+    assert {r["label"]: r["count"] for r in data["totals_vector"]} == {
+        "Web": 1,
+        "Email/Phishing": 1,
+    }
+    assert [r["number"] for r in data["reported_to_cisa"]] == [breach_incident.number]
+    assert data["breaches"][0]["individuals"] == 250000
+    definition, pdf = _render(
+        "annual-fisma-summary", data, None, label="FTA · FY2027 annual summary · version 1"
+    )
+    pages = _pages(pdf)
+    text = _flat("\n".join(pages))
+    assert "Contents" in _flat(pages[0])
+    for s in definition.sections_for(data):
+        assert s.title in text
+    assert breach_incident.number in text
+    assert "Last year's" not in text
+    assert "No risk assessment of FTA-WEB was recorded before" in text
+
+
+# --- the demo's supplemental ----------------------------------------------------------------
+
+
+def test_demo_supplemental_draws_the_four_summaries_from_the_demo(demo_incident):
+    ob = _obligation(demo_incident, "supplemental")
+    data = gather("supplemental-report", obligation=ob, now=timezone.now())
+    _, pdf = _render("supplemental-report", data, demo_incident.ruleset)
+    text = _flat("\n".join(_pages(pdf)))
+    # (2) the risk assessment dated before the incident, with its assessor.
+    store = next(r for r in data["risk_assessments"] if r["acronym"] == "STORE")
+    assert store["latest"] is not None
+    assert store["latest"]["conducted_at"] < data["incident"]["as_of"]
+    assert store["latest"]["conducted_at_local"] in text
+    assert store["latest"]["assessor"] in text
+    # (3) the snapshot's percentages, and its hash.
+    assert data["snapshot"]["frozen"] is True
+    fw = data["compliance"][0]["frameworks"][0]
+    for row in fw["percent_rows"]:
+        assert f"{row['pct']}%" in text
+    assert data["snapshot"]["sha256"] in text
+    # (4) the attacker's shred, with its time and zone; the evidence's SHA-256 and custodian.
+    shred = [
+        e for e in data["timeline"]["entries"] if "shred -f /var/www/.bash_history" in e["command"]
+    ]
+    assert shred
+    assert shred[0]["time_local"].endswith(("EST", "EDT"))
+    # In the timeline: its time (to the nanosecond, with the zone), then the command.
+    assert re.search(re.escape(shred[0]["time_local"]) + r".{0,120}shred -f /var/www/", text)
+    assert "shred -f /var/www/.bash_history" in text
+    if data["timeline"]["commands_decoded"]:  # sysdig decoded the capture
+        assert any("shred" in e["command"] for e in data["timeline"]["commands_decoded"])
+    else:  # the report says why not
+        assert data["timeline"]["failed_extractions"] or "No command was decoded" in text
+    assert data["evidence"]
+    for ev in data["evidence"]:
+        assert ev["sha256"] in text.replace(" ", "")
+        assert ev["custodian"] and ev["custodian"] in text
