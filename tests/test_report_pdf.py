@@ -206,6 +206,19 @@ def test_the_marking_is_tagged_on_page_one_and_the_banners_are_artifacts(pdf):
     assert "DRAFT" in every[0]  # the watermark, an artifact of the page background
 
 
+def test_the_contents_links_are_described_by_their_text(cisa, agency_a):
+    data = gather("annual-fisma-summary", agency=agency_a, fiscal_year=2026, now=utc(2026, 3, 3))
+    definition = definition_for("annual-fisma-summary")
+    html = render_html(definition, data, {}, label="FTA · FY2026 · version 1", draft=False)
+    with pikepdf.open(io.BytesIO(render_pdf(html, title="Annual"))) as doc:
+        described = {
+            str(a.Contents)
+            for a in doc.pages[0].obj.get("/Annots", [])
+            if a.get("/Subtype") == "/Link"
+        }
+    assert described == {s.title for s in definition.sections}
+
+
 def test_the_preview_is_a_fragment_with_the_same_content(cisa):
     preview = _html(cisa, {"summary": "Seen *first* at noon."}, preview=True)
     assert preview.lstrip().startswith("<article")

@@ -7,8 +7,9 @@ marking banner, the label, "Page x of y") are marked content whose structure ele
 (``/NonStruct``) hang off the document without being among its kids — content outside the
 structure tree; and table header cells carry no /Scope. ``mend`` re-marks each such sequence
 as a pagination artifact (``/Artifact <</Type /Pagination>>``), drops its entry from the
-page's ParentTree array, gives each TH its scope (column in a table head, row in a body), and
-sets what is missing of the rest (it checks rather than assumes what WeasyPrint writes). Only
+page's ParentTree array, gives each TH its scope (column in a table head, row in a body), gives
+internal links their text as description (WeasyPrint writes the target's name), and sets what
+is missing of the rest (it checks rather than assumes what WeasyPrint writes). Only
 the content streams of pages that hold such sequences are rewritten.
 """
 
@@ -121,8 +122,26 @@ def _mend_page(pdf: pikepdf.Pdf, page: pikepdf.Page, orphans: set[int]) -> int:
     return changed
 
 
-def mend(pdf_bytes: bytes, *, title: str, lang: str) -> bytes:
-    """The mended file (see the module docstring)."""
+def _describe_links(pdf: pikepdf.Pdf, link_text: dict[str, str]) -> int:
+    """WeasyPrint gives an internal link the name of its target as /Contents (``s-threats``);
+    PDF/UA wants a description: the link's own text (``link_text``: target → text)."""
+    count = 0
+    for page in pdf.pages:
+        for annot in page.obj.get("/Annots", []):
+            if annot.get("/Subtype") != "/Link":
+                continue
+            dest = annot.get("/Dest")
+            if dest is None and "/A" in annot:
+                dest = annot.A.get("/D")
+            if isinstance(dest, pikepdf.String) and str(dest) in link_text:
+                annot.Contents = pikepdf.String(link_text[str(dest)])
+                count += 1
+    return count
+
+
+def mend(pdf_bytes: bytes, *, title: str, lang: str, link_text: dict | None = None) -> bytes:
+    """The mended file (see the module docstring). ``link_text`` maps an internal link's target
+    to the text it is shown with, which becomes its description."""
     try:
         pdf = pikepdf.open(io.BytesIO(pdf_bytes))
     except pikepdf.PdfError as exc:
@@ -146,6 +165,8 @@ def mend(pdf_bytes: bytes, *, title: str, lang: str) -> bytes:
             if orphans and _mend_page(pdf, page, orphans):
                 for mcid in orphans:
                     array[mcid] = None
+        if link_text:
+            _describe_links(pdf, link_text)
         # What WeasyPrint writes already; set only when missing.
         if str(pdf.Root.get("/Lang", "")) != lang:
             pdf.Root.Lang = pikepdf.String(lang)
