@@ -20,6 +20,7 @@ from reporting.documents import (
     RenderError,
     definition_for,
     gather,
+    mending,
     narrative_problems,
     render_html,
     render_markdown,
@@ -171,6 +172,17 @@ def test_mending_is_what_puts_the_margins_out_of_the_tree(cisa):
     assert marked_content_problems(mended) == []
     assert [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(raw)).pages] == [
         p.extract_text() for p in pypdf.PdfReader(io.BytesIO(mended)).pages
+    ]
+
+
+def test_the_tokenising_mend_gives_the_same_result(cisa, monkeypatch):
+    """Where the fast byte rewrite does not recognise a page, pikepdf's tokeniser mends it."""
+    fast = render_pdf(_html(cisa), title=TITLE)
+    monkeypatch.setattr(mending, "_mend_page_fast", lambda pdf, page, orphans: False)
+    slow = render_pdf(_html(cisa), title=TITLE)
+    assert marked_content_problems(slow) == []
+    assert [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(slow)).pages] == [
+        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(fast)).pages
     ]
 
 

@@ -9,13 +9,15 @@ structure tree; and table header cells carry no /Scope. ``mend`` re-marks each s
 as a pagination artifact (``/Artifact <</Type /Pagination>>``), drops its entry from the
 page's ParentTree array, gives each TH its scope (column in a table head, row in a body), gives
 internal links their text as description (WeasyPrint writes the target's name), and sets what
-is missing of the rest (it checks rather than assumes what WeasyPrint writes). Only
-the content streams of pages that hold such sequences are rewritten.
+is missing of the rest (it checks rather than assumes what WeasyPrint writes). Only the
+content streams of pages that hold such sequences are rewritten: by bytes where WeasyPrint's
+layout of the operator is recognised exactly (fast), else by pikepdf's tokeniser.
 """
 
 from __future__ import annotations
 
 import io
+import re
 
 import pikepdf
 
@@ -99,6 +101,35 @@ def parent_tree_arrays(pdf: pikepdf.Pdf) -> dict[int, pikepdf.Array]:
     return out
 
 
+# How pydyf (WeasyPrint's PDF writer) writes a marked-content sequence with an MCID.
+_BDC = re.compile(rb"(?m)^/([A-Za-z]+)\n<</MCID (\d+)>>\nBDC$")
+_ARTIFACT = b"/Artifact\n<</Type /Pagination>>\nBDC"
+
+
+def _mend_page_fast(pdf: pikepdf.Pdf, page: pikepdf.Page, orphans: set[int]) -> bool:
+    """Re-mark the orphans by rewriting the (single) content stream's bytes where WeasyPrint's
+    own layout is recognised: each orphan MCID found exactly once, as an operator on its own
+    lines. Anything else (``False``) goes to the tokenising ``_mend_page``."""
+    contents = page.obj.get("/Contents")
+    if not isinstance(contents, pikepdf.Stream):
+        return False
+    raw = contents.read_bytes()
+    found: list[int] = []
+
+    def swap(match: re.Match) -> bytes:
+        mcid = int(match[2])
+        if mcid not in orphans:
+            return match[0]
+        found.append(mcid)
+        return _ARTIFACT
+
+    mended = _BDC.sub(swap, raw)
+    if sorted(found) != sorted(orphans):
+        return False
+    page.obj.Contents = pdf.make_stream(mended)
+    return True
+
+
 def _mend_page(pdf: pikepdf.Pdf, page: pikepdf.Page, orphans: set[int]) -> int:
     instructions = pikepdf.parse_content_stream(page)
     changed = 0
@@ -162,7 +193,7 @@ def mend(pdf_bytes: bytes, *, title: str, lang: str, link_text: dict | None = No
             for mcid, element in enumerate(array):
                 if isinstance(element, pikepdf.Dictionary) and element.objgen not in reachable:
                     orphans.add(mcid)
-            if orphans and _mend_page(pdf, page, orphans):
+            if orphans and (_mend_page_fast(pdf, page, orphans) or _mend_page(pdf, page, orphans)):
                 for mcid in orphans:
                     array[mcid] = None
         if link_text:
