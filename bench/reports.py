@@ -239,7 +239,7 @@ def bench(name, ob, runs) -> float:
         f"{bare_cpu / pages:11.3f} {bare_mem:9.1f}"
     )
     for phase, values in PHASES.items():
-        print(f"    {phase:26} {statistics.median(values):8.2f}")
+        print(f"    {phase:26} {statistics.median(values):8.3f}")
     verdict = "ok" if ratio <= TARGET_RATIO else "MISSED"
     print(f"  ratio (CPU) {ratio:.3f}×   target ≤ {TARGET_RATIO}×   {verdict}")
     return ratio

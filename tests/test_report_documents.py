@@ -414,3 +414,21 @@ def test_demo_supplemental_draws_the_four_summaries_from_the_demo(demo_incident)
     for ev in data["evidence"]:
         assert ev["sha256"] in text.replace(" ", "")
         assert ev["custodian"] and ev["custodian"] in text
+
+
+def test_demo_annual_summary_of_the_current_fiscal_year(demo_incident):
+    now = timezone.now()
+    local = now.astimezone(demo_incident.agency.tz)
+    fiscal_year = local.year + 1 if local.month >= 10 else local.year
+    data = gather(
+        "annual-fisma-summary", agency=demo_incident.agency, fiscal_year=fiscal_year, now=now
+    )
+    majors = [m["incident"]["number"] for m in data["major_incidents"]]
+    assert demo_incident.number in majors
+    assert demo_incident.number in [r["number"] for r in data["reported_to_cisa"]]
+    assert sum(r["count"] for r in data["totals_impact"]) == data["incident_count"]
+    _, pdf = _render("annual-fisma-summary", data, label="DEMO · annual summary · version 1")
+    text = _flat("\n".join(_pages(pdf)))
+    assert f"FY{fiscal_year}" in text
+    assert "CISA-2026-0417" in text
+    assert "STORE (Moderate)" in text  # the affected system with its FIPS 199 level
