@@ -327,9 +327,11 @@ def test_report_recipients_replace_the_rules(breach_incident):
     data = gather("congressional-notification", obligation=ob, now=utc(2026, 11, 4, 12))
     assert data["recipients"] == ["Office of Inspector General"]
     data["recipients"] = ["Inspector General, Federal Test Agency"]
+    data["signer"] = "Olivia Grant, Chief Information Officer"  # set by the report's approval
     _, pdf = _render("congressional-notification", data, breach_incident.ruleset)
     text = _flat("\n".join(_pages(pdf)))
     assert "Inspector General, Federal Test Agency" in text
+    assert "Signed by Olivia Grant, Chief Information Officer" in text
     assert "44 U.S.C. §3554(b)(7)(C)(iii)(III) and OMB M-17-05" in text
     assert "CISA incident notification" in text and "CISA-2026-9999" in text  # made already
 
