@@ -787,6 +787,10 @@ def report_record_submission(
             allowed_transitions=allowed_report_transitions(ctx, report),
         )
     _refuse_transition(ctx, report, "submit", "record its submission")
+    ob = report.obligation
+    if ob is not None and (ob.withdrawn_at or ob.waived_at):
+        # Before rendering anything: nothing is owed (submission_record says the same).
+        raise Conflict(f"{ob} was {'withdrawn' if ob.withdrawn_at else 'waived'}; nothing is owed.")
     version = _approved_version(report) or _render_now(report, user=ctx.user, now=now)
     if recipients is not None:
         recipients = _check_recipients(recipients)
