@@ -155,17 +155,23 @@ def _narrative_keys(definition) -> list[str]:
 
 
 def _gather(report: Report, now: datetime) -> dict:
+    """The report's data; once approved, with ``signer``: the approving official."""
     if report.kind == ANNUAL_KIND:
-        return gather(report.kind, agency=report.agency, fiscal_year=report.fiscal_year, now=now)
-    if report.obligation_id:
-        return gather(
+        data = gather(report.kind, agency=report.agency, fiscal_year=report.fiscal_year, now=now)
+    elif report.obligation_id:
+        data = gather(
             report.kind,
             obligation=report.obligation,
             incident=report.incident,
             sequence=report.obligation.sequence,
             now=now,
         )
-    return gather(report.kind, incident=report.incident, now=now)
+    else:
+        data = gather(report.kind, incident=report.incident, now=now)
+    approver = report.approved_by if report.approved_by_id else None
+    if approver is not None and report.state in (ReportState.APPROVED, ReportState.SUBMITTED):
+        data["signer"] = approver.get_full_name() or approver.get_username()
+    return data
 
 
 def _label(report: Report, number: int | None = None) -> str:
