@@ -53,7 +53,9 @@ def test_each_service_act_is_one_entry_of_a_known_act(ctx, agency_a, carol, oliv
     incident_services.incident_update(
         ctx=carol_ctx, incident=incident, changes={"title": "Coverage, renamed"}
     )
-    incident_services.indicator_add(ctx=carol_ctx, incident=incident, type="domain", value="bad.example")
+    incident_services.indicator_add(
+        ctx=carol_ctx, incident=incident, type="domain", value="bad.example"
+    )
     incident_services.determination_record(
         ctx=olivia_ctx, incident=incident, decision="major", rationale="Many records."
     )

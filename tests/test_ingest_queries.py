@@ -1,7 +1,7 @@
 """What keeps Falco ingestion fast (``bench/ingest.py`` measures it): a constant number of
-queries per request whatever the batch size (the delivery's audit entry included), the token, agency and selectors read in one
-query, the batch written in one statement with exact accepted/duplicate counts, and grouping
-messages coalesced per process and agency.
+queries per request whatever the batch size (its audit entry included), the token, agency and
+selectors read in one query, the batch written in one statement with exact accepted/duplicate
+counts, and grouping messages coalesced per process and agency.
 
 Alerts are built from the real rules (``tests.test_falco_normalise.rule_alert``)."""
 
