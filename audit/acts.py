@@ -65,10 +65,3 @@ ACTS: dict[str, str] = {
 def label(act: str) -> str:
     """The words for ``act`` (the name itself for an act this list does not know)."""
     return ACTS.get(act, act)
-
-
-def register(name: str, words: str) -> None:
-    """Add an act (an app's own, e.g. the reports'); the same name twice must agree."""
-    if ACTS.get(name, words) != words:
-        raise ValueError(f"act {name!r} is registered already as {ACTS[name]!r}")
-    ACTS[name] = words
