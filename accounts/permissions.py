@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audit.trail import refusal_for
 from core.errors import NotPermitted
 
 from .models import Role
@@ -136,6 +137,23 @@ ACTS: dict[str, Act] = {
     ),
     "risk_accept": _act(AO, who=APPROVER, what="accept a risk"),
     "snapshot_take": _act(ISSO, CO, who=HANDLER, what="take a compliance snapshot"),
+    # --- the audit trail (audit.reads) ------------------------------------------------------
+    "read_audit": _act(
+        ADMIN,
+        CO,
+        AUDITOR,
+        who="an agency administrator, a compliance officer or an auditor",
+        what="read the audit trail",
+        object_rule="An auditor reads the entries of the incidents granted to it (scope()).",
+    ),
+    "export_audit": _act(
+        ADMIN,
+        CO,
+        AUDITOR,
+        who="an agency administrator, a compliance officer or an auditor",
+        what="export the audit trail",
+        object_rule="The same entries as read_audit.",
+    ),
     # --- administration (accounts.admin) ---------------------------------------------------
     "admin_use": _act(
         ADMIN,
@@ -180,4 +198,7 @@ def require(ctx, act: str, *, system=None, doing: str | None = None) -> None:
     compliance officer may dismiss a candidate.")."""
     if not may(ctx, act, system=system):
         rule = ACTS[act]
-        raise NotPermitted(f"Only {rule.who} may {doing}." if doing else rule.message)
+        message = f"Only {rule.who} may {doing}." if doing else rule.message
+        # The refusal is an audit entry, written once the act's transaction is over.
+        refusal_for(ctx, act, subject_type="", reason=message)
+        raise NotPermitted(message)
