@@ -302,6 +302,13 @@ DOCKET_GROUPING_DELAY_SECONDS = env.float("DOCKET_GROUPING_DELAY_SECONDS", defau
 # Durable jobs (snapshots, capture decoding) waiting longer than this are queued again by the sweep.
 DOCKET_JOB_STALE_SECONDS = env.int("DOCKET_JOB_STALE_SECONDS", default=300)
 # The rule set every new agency adopts unless told otherwise (name, version).
+# The installation's Ed25519 signing key (core.signing): PEM text, or the path of a PEM file.
+# Earlier public keys (after a rotation) listed in DOCKET_SIGNING_TRUSTED_KEYS still verify.
+DOCKET_SIGNING_KEY = env("DOCKET_SIGNING_KEY", default="")
+DOCKET_SIGNING_KEY_FILE = env("DOCKET_SIGNING_KEY_FILE", default="")
+DOCKET_SIGNING_KEY_CREATE = False  # only `make run` creates a key on first use
+DOCKET_SIGNING_TRUSTED_KEYS = env("DOCKET_SIGNING_TRUSTED_KEYS", default="")
+DOCKET_REQUIRE_SIGNING_KEY = False  # production: the deploy check fails without a key
 DOCKET_DEFAULT_RULESET = ("FISMA 2014 / OMB M-17-05", "1")
 
 # The calendar feed's secret is its URL path: every log that could name a path redacts it
