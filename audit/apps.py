@@ -1,4 +1,8 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+# Importing core.signing registers its deploy check (a signing key in production).
+from core import signing  # noqa: F401
 
 
 class AuditConfig(AppConfig):
@@ -6,5 +10,11 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        # Importing core.signing registers its deploy check (a key in production).
-        from core import signing  # noqa: F401 (Django app loading: checks are registered here)
+        # core.append_only defines an abstract model: importable only once apps are loaded.
+        from core.append_only import install_triggers
+
+        # After every migrate, once: the append-only tables of every app refuse UPDATE, DELETE
+        # and TRUNCATE in the database itself (PostgreSQL and SQLite).
+        post_migrate.connect(
+            install_triggers, sender=self, dispatch_uid="docket-append-only-triggers"
+        )
