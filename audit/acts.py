@@ -12,6 +12,7 @@ ACTS: dict[str, str] = {
     "incident_open": "Incident opened",
     "incident_edit": "Incident edited",
     "incident_transition": "Incident moved along its lifecycle",
+    "incident_close": "Incident closed",
     "incident_determine": "Major-incident determination recorded",
     "incident_additional_information": "Additional information recorded",
     "incident_indicator_add": "Indicators added",
@@ -22,12 +23,14 @@ ACTS: dict[str, str] = {
     # --- reporting -----------------------------------------------------------------------------
     "obligation_submit": "Submission recorded",
     "obligation_waive": "Reporting obligation waived",
-    "obligation_withdraw": "Reporting obligation withdrawn",
     # --- evidence ------------------------------------------------------------------------------
     "evidence_upload": "Evidence uploaded",
     "evidence_view": "Evidence page viewed",
     "evidence_download": "Evidence downloaded",
+    "evidence_content_view": "Evidence content opened",
     "evidence_verify": "Evidence verified",
+    "evidence_verify_all": "All evidence re-hashed (daily check)",
+    "evidence_export": "Evidence exported",
     "evidence_transfer": "Custody transfer offered, accepted, declined or cancelled",
     "evidence_withdraw": "Evidence withdrawn",
     "evidence_extract_commands": "Commands of a capture extracted",

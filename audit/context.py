@@ -74,6 +74,19 @@ _current: contextvars.ContextVar[ActContext | None] = contextvars.ContextVar(
 )
 
 
+@contextmanager
+def acting_as(*, actor=None, actor_label: str) -> Iterator[ActContext]:
+    """Within the block, the current context (where from, request id) with another actor: a
+    credential that is no user, such as an ingest token."""
+    base = _current.get() or SYSTEM
+    ctx = replace(base, actor=actor, actor_label=actor_label[:300], request=None)
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
+
+
 def note_error(error) -> None:
     """Keep a service error raised during the current unit of work (``core.errors``)."""
     ctx = _current.get()

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core import ledger
@@ -52,6 +53,8 @@ class _Encoder(DjangoJSONEncoder):
             return o.pk
         if isinstance(o, (set, frozenset)):
             return sorted(o, key=str)
+        if isinstance(o, QuerySet):  # a many-to-many field's value
+            return sorted(getattr(x, "pk", x) for x in o)
         return super().default(o)
 
 
@@ -118,8 +121,10 @@ def record(
     is given; ``subject`` (a model instance) gives the subject's type, id, reference and
     incident unless those are given."""
     ctx = current_act()
-    label = user_label(actor) if actor is not None else ctx.actor_label
-    actor = actor if actor is not None else ctx.actor
+    if actor is None or actor == ctx.actor:
+        actor, label = ctx.actor, ctx.actor_label  # the context's label names a token too
+    else:
+        label = user_label(actor)
     subject_type, subject_id, subject_ref, incident = _subject(
         subject, subject_type, subject_id, subject_ref, incident
     )
@@ -151,6 +156,51 @@ def record(
         entry.save(force_insert=True)
         AuditHead.objects.filter(pk=head.pk).update(length=entry.seq, head_hash=entry.entry_hash)
     return entry
+
+
+def record_for(ctx, act: str, **fields) -> AuditEntry:
+    """``record`` of an act done with an agency context (``accounts.context.AgencyContext``):
+    its agency's chain, its user as the actor."""
+    return record(act, agency=ctx.agency, actor=ctx.user, **fields)
+
+
+def refusal_for(ctx, act: str, **fields) -> AuditEntry | None:
+    """``record_refusal`` of an act refused to an agency context."""
+    return record_refusal(act, agency=ctx.agency, actor=ctx.user, **fields)
+
+
+def refuse_out_of_scope(ctx, model, *, what: str, **lookup) -> None:
+    """A record that exists was asked for outside ``ctx``'s scope (the caller is answered
+    "not found", as for an absent one): an ``out_of_scope`` refusal on the chain of the
+    record's agency, whose people learn of the attempt. Nothing when no such record exists.
+    ``model`` declares its ``agency_path`` (``accounts.scoping``)."""
+    path = getattr(model, "agency_path", None)
+    if path is None or ctx is None:
+        return
+    found = model._base_manager.filter(**lookup).values_list("pk", path).first()
+    if found is None:
+        return
+    pk, agency_id = found
+    incident_path = getattr(model, "incident_path", None)
+    incident_id = None
+    if incident_path is not None:
+        incident_id = (
+            pk
+            if incident_path == ""
+            else model._base_manager.filter(pk=pk).values_list(incident_path, flat=True).first()
+        )
+    record_refusal(
+        "out_of_scope",
+        agency=agency_id,
+        actor=getattr(ctx, "user", None),
+        subject_type=model._meta.label,
+        subject_id=pk,
+        subject_ref=what,
+        incident=incident_id,
+        reason=f"Outside the scope of {getattr(getattr(ctx, 'agency', None), 'abbreviation', '?')}"
+        f" ({', '.join(sorted(getattr(ctx, 'roles', ()) or ())) or 'no role'}): answered "
+        "not found.",
+    )
 
 
 def _inside_act() -> bool:
