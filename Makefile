@@ -68,6 +68,7 @@ test: lint chromium sysdig weasyprint
 	DJANGO_SETTINGS_MODULE=config.settings.production \
 	  DJANGO_SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
 	  DJANGO_ALLOWED_HOSTS=docket.example.gov \
+	  DOCKET_SIGNING_KEY="$$($(PY) -c 'from core.signing import generate_private_pem as g; print(g())')" \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) -m pytest -q
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import reminders, reports
+from . import integrity, reminders, reports
 
 
 @shared_task(name="reporting.tasks.send_due_reminders", ignore_result=True, expires=300)
@@ -28,3 +28,18 @@ def render_report_version(job_id: int) -> int | None:
     mid-render (no half version is left behind). Idempotent. Returns the version's pk."""
     version = reports.report_render_job_run(job_id)
     return version.pk if version is not None else None
+
+
+@shared_task(name="reporting.tasks.make_checkpoints", ignore_result=True, expires=1800)
+def make_checkpoints() -> int:
+    """Sign the head of every audit and custody chain that moved (``reporting.integrity``).
+    Beat runs it every hour; a run that finds nothing moved signs nothing. Returns how many
+    checkpoints were made."""
+    return len(integrity.checkpoint_all().made)
+
+
+@shared_task(name="reporting.tasks.verify_integrity", ignore_result=True)
+def verify_integrity() -> int:
+    """Verify every chain against its checkpoints and every due time; mail each agency's
+    administrators the breaks found (beat: daily). Returns how many breaks were found."""
+    return len(integrity.alert_breaks().failures)

@@ -265,11 +265,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.tasks.verify_evidence",
         "schedule": timedelta(days=1),
     },
+    # The head of every audit and custody chain that moved is signed (audit.Checkpoint)…
+    "checkpoints-hourly": {
+        "task": "reporting.tasks.make_checkpoints",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 1800},
+    },
+    # …and every chain is checked against them (and every due time against its rule) once a
+    # day; the agency administrators are mailed any break.
+    "verify-integrity-daily": {
+        "task": "reporting.tasks.verify_integrity",
+        "schedule": timedelta(days=1),
+    },
     # Durable jobs (snapshots, capture decoding) whose broker message was lost are queued again.
     "job-sweep": {
         "task": "core.jobs.sweep",
         "schedule": timedelta(minutes=2),
         "options": {"expires": 100},
+    },
+    # Access ends at a grant's valid_until by itself; this writes each expiry to the trail once.
+    "auditor-grant-expiries": {
+        "task": "incidents.tasks.record_grant_expiries",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
     },
     # Grouping runs after each ingest commit; this sweep catches anything a lost message left.
     "group-detections-sweep": {
@@ -307,6 +325,19 @@ DOCKET_GROUPING_DELAY_SECONDS = env.float("DOCKET_GROUPING_DELAY_SECONDS", defau
 # Durable jobs (snapshots, capture decoding) waiting longer than this are queued again by the sweep.
 DOCKET_JOB_STALE_SECONDS = env.int("DOCKET_JOB_STALE_SECONDS", default=300)
 # The rule set every new agency adopts unless told otherwise (name, version).
+# Auditor grants are time-boxed: the window a grant gets unless the grantor sets one, and the
+# longest window allowed.
+DOCKET_AUDITOR_GRANT_DEFAULT_DAYS = env.int("DOCKET_AUDITOR_GRANT_DEFAULT_DAYS", default=30)
+DOCKET_AUDITOR_GRANT_MAX_DAYS = env.int("DOCKET_AUDITOR_GRANT_MAX_DAYS", default=366)
+# The installation's Ed25519 signing key (core.signing): PEM text, or the path of a PEM file.
+# Earlier public keys (after a rotation) listed in DOCKET_SIGNING_TRUSTED_KEYS still verify.
+DOCKET_SIGNING_KEY = env("DOCKET_SIGNING_KEY", default="")
+DOCKET_SIGNING_KEY_FILE = env("DOCKET_SIGNING_KEY_FILE", default="")
+DOCKET_SIGNING_KEY_CREATE = False  # only `make run` creates a key on first use
+DOCKET_SIGNING_TRUSTED_KEYS = env("DOCKET_SIGNING_TRUSTED_KEYS", default="")
+DOCKET_REQUIRE_SIGNING_KEY = False  # production: the deploy check fails without a key
+# The installation's name on the first line of every signed checkpoint.
+DOCKET_CHECKPOINT_ORIGIN = env("DOCKET_CHECKPOINT_ORIGIN", default="docket")
 DOCKET_DEFAULT_RULESET = ("FISMA 2014 / OMB M-17-05", "1")
 
 # The calendar feed's secret is its URL path: every log that could name a path redacts it

@@ -23,3 +23,7 @@ CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 # The embedded demo lets people in without a second factor (the sign-in page says so);
 # set DOCKET_REQUIRE_MFA=true to try enrolment.
 DOCKET_REQUIRE_MFA = env.bool("DOCKET_REQUIRE_MFA", default=False)
+# The signing key of audit checkpoints and packages: var/signing-key.pem, created (mode 0600)
+# on first use, never overwritten; DOCKET_SIGNING_KEY or DOCKET_SIGNING_KEY_FILE name another.
+DOCKET_SIGNING_KEY_FILE = env("DOCKET_SIGNING_KEY_FILE", default=str(VAR_DIR / "signing-key.pem"))  # noqa: F405
+DOCKET_SIGNING_KEY_CREATE = True

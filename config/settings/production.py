@@ -25,6 +25,10 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+# Checkpoints and packages are signed with the installation key: `check --deploy` fails without
+# one (DOCKET_SIGNING_KEY or DOCKET_SIGNING_KEY_FILE); production never creates a key itself.
+DOCKET_REQUIRE_SIGNING_KEY = True
+DOCKET_SIGNING_KEY_CREATE = False
 DOCKET_REQUIRE_MFA = True  # not configurable here: every production user has a second factor
 
 # Evidence on S3-compatible object storage when a bucket is configured (django-storages).

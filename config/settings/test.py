@@ -1,5 +1,7 @@
 """`make test`: PostgreSQL (DATABASE_URL), mail kept in memory, fast password hashing."""
 
+from core.signing import generate_private_pem
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -15,3 +17,8 @@ MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMid
 
 # MFA is exercised by its own tests (settings override); other page tests sign in directly.
 DOCKET_REQUIRE_MFA = False
+
+# A signing key made for this test session (never one on disk); tests of key files override it.
+DOCKET_SIGNING_KEY = generate_private_pem()
+DOCKET_SIGNING_KEY_FILE = ""
+DOCKET_SIGNING_TRUSTED_KEYS = ""
