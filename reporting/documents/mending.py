@@ -5,10 +5,11 @@ lists) and already writes /MarkInfo, /Lang, DisplayDocTitle and the PDF/UA ident
 XMP metadata. What it leaves wrong: the running headers and footers of the page margins (the
 marking banner, the label, "Page x of y") are marked content whose structure elements
 (``/NonStruct``) hang off the document without being among its kids — content outside the
-structure tree. ``mend`` re-marks each such sequence as a pagination artifact
-(``/Artifact <</Type /Pagination>>``), drops its entry from the page's ParentTree array, and
-sets what is missing of the rest (it checks rather than assumes the items WeasyPrint writes).
-Only the pages' content streams that hold such sequences are rewritten.
+structure tree; and table header cells carry no /Scope. ``mend`` re-marks each such sequence
+as a pagination artifact (``/Artifact <</Type /Pagination>>``), drops its entry from the
+page's ParentTree array, gives each TH its scope (column in a table head, row in a body), and
+sets what is missing of the rest (it checks rather than assumes what WeasyPrint writes). Only
+the content streams of pages that hold such sequences are rewritten.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from .errors import RenderError
 PDFUA_NS = "http://www.aiim.org/pdfua/ns/id/"
 
 
-def reachable_elements(pdf: pikepdf.Pdf) -> set[tuple[int, int]]:
-    """The object ids of the structure elements reachable from the StructTreeRoot's /K."""
+def structure_elements(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    """The structure elements reachable from the StructTreeRoot's /K, each once."""
     root = pdf.Root.get("/StructTreeRoot")
     seen: set[tuple[int, int]] = set()
+    out: list[pikepdf.Dictionary] = []
     if root is None:
-        return seen
+        return out
     stack = [root.get("/K")]
     while stack:
         node = stack.pop()
@@ -39,9 +41,40 @@ def reachable_elements(pdf: pikepdf.Pdf) -> set[tuple[int, int]]:
             if node.objgen in seen:
                 continue
             seen.add(node.objgen)
+            out.append(node)
             if "/K" in node:
                 stack.append(node.K)
-    return seen
+    return out
+
+
+def reachable_elements(pdf: pikepdf.Pdf) -> set[tuple[int, int]]:
+    """The object ids of the structure elements reachable from the StructTreeRoot's /K."""
+    return {e.objgen for e in structure_elements(pdf)}
+
+
+def _scope_header_cells(elements) -> int:
+    """Give each TH the /Scope its HTML ``scope`` said: Docket's templates put column headers
+    in a THead and a row header first in each body row (WeasyPrint writes neither)."""
+    count = 0
+    for e in elements:
+        if e.get("/S") != "/TH":
+            continue
+        row = e.get("/P")
+        group = row.get("/P") if row is not None else None
+        scope = (
+            pikepdf.Name.Column
+            if group is not None and group.get("/S") == "/THead"
+            else (pikepdf.Name.Row)
+        )
+        attrs = e.get("/A")
+        if isinstance(attrs, pikepdf.Dictionary) and attrs.get("/O") == "/Table":
+            if "/Scope" not in attrs:
+                attrs.Scope = scope
+                count += 1
+        elif attrs is None:
+            e.A = pikepdf.Dictionary(O=pikepdf.Name.Table, Scope=scope)
+            count += 1
+    return count
 
 
 def parent_tree_arrays(pdf: pikepdf.Pdf) -> dict[int, pikepdf.Array]:
@@ -97,7 +130,9 @@ def mend(pdf_bytes: bytes, *, title: str, lang: str) -> bytes:
     with pdf:
         if "/StructTreeRoot" not in pdf.Root:
             raise RenderError("The rendered PDF has no structure tree (not tagged).")
-        reachable = reachable_elements(pdf)
+        elements = structure_elements(pdf)
+        reachable = {e.objgen for e in elements}
+        _scope_header_cells(elements)
         arrays = parent_tree_arrays(pdf)
         for page in pdf.pages:
             key = page.obj.get("/StructParents")
