@@ -199,7 +199,10 @@ def _determination(inc: Incident, tz: ZoneInfo) -> dict | None:
         "decision_label": _label(Decision, d.decision),
         "recommendation_label": _label(Decision, d.recommendation),
         "is_major": d.is_major,
-        "criteria_fired": list(d.criteria_fired or []),
+        "criteria_fired": [
+            f"{c['text']} ({c['detail']})" if isinstance(c, dict) else str(c)
+            for c in d.criteria_fired or []
+        ],
         "harms_likely": sorted(k for k, v in (d.harms or {}).items() if (v or {}).get("likely")),
         "nciss_level": _label(NcissLevel, d.nciss_level, "Not assessed"),
         "pii_individuals": d.pii_individuals,
