@@ -96,12 +96,15 @@ class ReportEditForm(UswdsForm):
         return cleaned
 
     def narrative(self) -> dict[str, str]:
-        """{section key: text} of the narrative fields, as typed (line ends made \\n)."""
+        """{section key: text} of the narrative fields the page showed and posted, as typed
+        (line ends made \\n). A section the page did not show (the data does not call for it
+        now) is not in it, so what was written there stays."""
         return {
             section.key: (self.cleaned_data.get(section_field(section.key)) or "").replace(
                 "\r\n", "\n"
             )
             for section in self.sections
+            if section_field(section.key) in self.data
         }
 
     def section_rows(self):
@@ -112,12 +115,13 @@ class ReportEditForm(UswdsForm):
 class ReturnForm(UswdsForm):
     reason = forms.CharField(
         label="Why it goes back to draft",
+        required=False,  # clean_reason names the problem (also for a reason of spaces)
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Recorded in the incident's history; the drafter sees it.",
     )
 
     def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
+        reason = (self.cleaned_data.get("reason") or "").strip()
         if not reason:
             raise forms.ValidationError("Give the reason for returning it.", code="required")
         return reason
