@@ -38,6 +38,7 @@ from reporting.criteria import Assessment
 from reporting.forms import SubmissionForm, WaiveForm
 from reporting.models import Obligation, Submission
 from reporting.presentation import STATUS_LABELS, STATUS_TAG
+from reporting.report_pages import incident_reports
 
 from . import services
 from .forms import AdditionalInformationForm, DeterminationForm, IncidentForm
@@ -367,6 +368,7 @@ def _render_detail(
             "determinations": determinations,
             "current": current,
             "obligations": obligations,
+            "reports": incident_reports(ctx, incident, incident.obligations.all()),
             "events": events,
             "additional_information": [
                 {"info": i, "at_local": format_local(i.recorded_at, tz)}

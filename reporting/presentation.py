@@ -25,3 +25,32 @@ STATUS_TAG = {
     Status.WAIVED: "bg-base-dark",
     Status.WITHDRAWN: "bg-base-dark",
 }
+
+# A report's workflow state (``reporting.models.Report.state``), keyed by the state's value so
+# that the enum and the stored string both find it. Same rule: the text names the state.
+REPORT_STATE_LABELS = {
+    "draft": "Draft",
+    "in_review": "In review",
+    "approved": "Approved",
+    "submitted": "Submitted",
+    "superseded": "Superseded",
+}
+
+REPORT_STATE_TAG = {
+    "draft": "bg-gold text-ink",
+    "in_review": "bg-primary",
+    "approved": "bg-green",
+    "submitted": "bg-base-darker",
+    "superseded": "bg-base-dark",
+}
+
+# A render job's state (``core.jobs.JobState``), as the version list shows it.
+RENDER_STATE_LABELS = {"queued": "Rendering…", "done": "Rendered", "failed": "Failed"}
+
+
+def report_state_label(state: str) -> str:
+    return REPORT_STATE_LABELS.get(str(state), str(state))
+
+
+def report_state_tag(state: str) -> str:
+    return REPORT_STATE_TAG.get(str(state), "bg-base")

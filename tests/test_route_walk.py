@@ -54,6 +54,7 @@ from incidents import services as incident_services
 from incidents.models import IncidentCandidate
 from reporting import reports
 from reporting import services as reporting_services
+from reporting.documents import definition_for
 from reporting.models import ReportVersion
 
 MARK = "Zanzibar"
@@ -158,6 +159,14 @@ class World:
         self.milestone = self.poam.milestones.first()
         self.snapshot = services_risk.snapshot_take(ctx=carol, incident=self.incident, now=now)
         self.report = reports.report_draft(carol, obligation=self.obligation, now=now)
+        narrative = definition_for(self.report.kind, self.incident.ruleset)
+        key = narrative.narrative_sections()[0].key
+        self.report = reports.report_edit(
+            carol, self.report, narrative={key: f"{MARK} narrative of the report"}, now=now
+        )
+        self.annual = reports.report_draft(
+            carol, kind="annual-fisma-summary", fiscal_year=2027, now=now
+        )
         self.render_job = reports.report_request_render(carol, self.report, now=now)
         # A version row over a stored file (a real render per walked route would be slow;
         # tests/test_render_job.py renders for real).
@@ -187,6 +196,7 @@ class World:
             created_at=now,
         )
         self.markers = [
+            f"{MARK} narrative of the report",
             self.incident.number,
             self.incident.title,
             self.web.acronym,
@@ -266,6 +276,14 @@ class World:
 
     def fill(self, route: str, name: str):
         """(value, whether it names an object of agency A's own)."""
+        if name == "report_pk":  # the report pages: under the incident, or the fiscal year
+            report = self.annual if route.startswith("reports/annual/") else self.report
+            return report.pk, True
+        if name == "fiscal_year":
+            # A year is no object: the report in the route (if any) is what is agency A's.
+            return self.annual.fiscal_year, False
+        if name == "version":  # a version's number, per report
+            return self.version.number, True
         if name == "number":
             return self.incident.number, True
         if name == "acronym":
