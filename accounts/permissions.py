@@ -61,6 +61,7 @@ HANDLER = "an ISSO or a compliance officer"
 EDITOR = "an ISSO, compliance officer or approving official"
 APPROVER = "an approving official"
 GRANTOR = "an agency administrator or an approving official"
+PACKAGER = "a compliance officer, an agency administrator or an auditor"
 
 ACTS: dict[str, Act] = {
     # --- incidents (incidents.services, incidents.ingest, incidents.models.incident) ------
@@ -116,6 +117,9 @@ ACTS: dict[str, Act] = {
     ),
     "risk_accept": _act(AO, who=APPROVER, what="accept a risk"),
     "snapshot_take": _act(ISSO, CO, who=HANDLER, what="take a compliance snapshot"),
+    # --- evidence packages (packages.services) ---------------------------------------------
+    "package_build": _act(CO, ADMIN, AUDITOR, who=PACKAGER, what="build an evidence package"),
+    "package_download": _act(CO, ADMIN, AUDITOR, who=PACKAGER, what="download an evidence package"),
     # --- administration (accounts.admin) ---------------------------------------------------
     "admin_use": _act(
         ADMIN,

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "incidents",
     "reporting",
     "evidence",
+    "packages",
 ]
 
 MIDDLEWARE = [
