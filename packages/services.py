@@ -269,7 +269,7 @@ def package_export(
         storage_name="",
     )
     bag = _bag(ctx, package, now)
-    digest, size = hashlib.sha256(), 0
+    digest, size = BackgroundHash("sha256"), 0  # beside the item's own hashes
     try:
         with open(out, "xb") as fh:
             for chunk in bag.stream():
@@ -277,6 +277,7 @@ def package_export(
                 size += len(chunk)
                 fh.write(chunk)
     except BaseException as exc:
+        digest.stop()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(out)
         package.error = getattr(exc, "message", f"{exc.__class__.__name__}: {exc}")

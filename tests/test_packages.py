@@ -500,3 +500,24 @@ def test_a_lost_build_message_is_queued_again_by_the_sweep(ctx, carol, agency_a,
     assert sweep_now(later)["packages.build"] == 1
     package.refresh_from_db()
     assert package.queued_at == later
+
+
+def test_the_published_profile_describes_the_bags_docket_writes(built, tmp_path):
+    _, path = built
+    profile = json.loads(
+        (
+            Path(__file__).resolve().parents[1] / "docs/bagit-profiles/evidence-package-v1.json"
+        ).read_text()
+    )
+    bag = bagit.Bag(str(_unzip(path, tmp_path / "unzipped")))
+    assert (
+        bag.info["BagIt-Profile-Identifier"]
+        == (profile["BagIt-Profile-Info"]["BagIt-Profile-Identifier"])
+    )
+    required = [k for k, rule in profile["Bag-Info"].items() if rule.get("required")]
+    assert [k for k in required if not bag.info.get(k)] == []
+    assert sorted(bag.algorithms) == sorted(profile["Manifests-Required"])
+    assert bag.version_info == (1, 0) and profile["Accept-BagIt-Version"] == ["1.0"]
+    assert not Path(bag.path, "fetch.txt").exists() and profile["Allow-Fetch.txt"] is False
+    for name in profile["Tag-Files-Required"]:
+        assert Path(bag.path, name).is_file(), name
