@@ -41,6 +41,7 @@ from django.utils import timezone
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.trail import record_for
 from core.time import format_local
 
 from .context import AgencyContext, AgencyContextError, get_context
@@ -226,6 +227,13 @@ class AgencyScopedMixin(ZonedTimesMixin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+def _secret_hidden(name: str, before, after) -> dict:
+    """A changed field as the audit trail keeps it: a password only as "changed"."""
+    if "password" in name or "token" in name:
+        return {"before": None, "after": "(changed, not recorded)"}
+    return {"before": before, "after": after}
+
+
 class AgencyScopedAdmin(AgencyScopedMixin, admin.ModelAdmin):
     """A ModelAdmin limited to the active agency and to its agency administrators.
 
@@ -302,6 +310,48 @@ class AgencyScopedAdmin(AgencyScopedMixin, admin.ModelAdmin):
             for inline_form in formset.forms:
                 inline_form.instance.agency = ctx.agency
         super().save_formset(request, form, formset, change)
+
+    # The audit trail: every add, change and delete here is one entry (its inlines with it),
+    # with the changed fields before and after.
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        changes = {
+            name: _secret_hidden(name, form.initial.get(name) if change else None, value)
+            for name, value in form.cleaned_data.items()
+            if name in form.changed_data
+        }
+        for formset in formsets:
+            touched = {
+                "added": len(getattr(formset, "new_objects", ())),
+                "changed": len(getattr(formset, "changed_objects", ())),
+                "deleted": len(getattr(formset, "deleted_objects", ())),
+            }
+            if any(touched.values()):
+                changes[f"{formset.model._meta.verbose_name_plural} (inline)"] = touched
+        self.audit(request, form.instance, "change" if change else "add", changes=changes)
+
+    def delete_model(self, request, obj):
+        self.audit(request, obj, "delete")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.audit(request, obj, "delete")
+        super().delete_queryset(request, queryset)
+
+    audit_acts: dict[str, str] = {}
+
+    def audit(self, request, obj, kind: str, *, changes=None, act: str | None = None) -> None:
+        """The audit entry of ``kind`` (add, change, delete) of ``obj`` in this admin."""
+        ctx = _require_context(request)
+        record_for(
+            ctx,
+            act or self.audit_acts.get(kind, f"admin_{kind}"),
+            subject=obj,
+            changes=changes or {},
+            reason=f"In the administration ({obj._meta.verbose_name}).",
+        )
 
 
 class AgencyScopedInline(AgencyScopedMixin, admin.TabularInline):
@@ -465,6 +515,12 @@ class AgencyUserAdmin(AgencyScopedAdmin, DjangoUserAdmin):
                 devices = list(devices_for_user(user, confirmed=None))
                 for device in devices:
                     device.delete()
+                self.audit(
+                    request,
+                    user,
+                    "change",
+                    changes={"second_factor_devices": {"before": len(devices), "after": 0}},
+                )
                 self.log_change(
                     request, user, f"Reset second factor ({len(devices)} device(s) removed)."
                 )
@@ -506,6 +562,8 @@ class MembershipForm(forms.ModelForm):
 @admin.register(Membership)
 class MembershipAdmin(AgencyScopedAdmin):
     """Who holds which role in the agency; ISSOs with the systems they are assigned to."""
+
+    audit_acts = dict.fromkeys(("add", "change", "delete"), "membership_change")
 
     allow_add = True
     allow_change = True
@@ -566,6 +624,7 @@ class IngestTokenAdmin(AgencyScopedAdmin):
     signed but readable by anyone who sees it."""
 
     NEW_TOKEN_KEY = "docket_new_ingest_token"  # noqa: S105 (a session key, not a secret)
+    audit_acts = {"add": "ingest_token_issue"}
 
     allow_add = True
     add_form = IngestTokenAddForm
@@ -648,7 +707,15 @@ class IngestTokenAdmin(AgencyScopedAdmin):
         revoked = 0
         for token in queryset:
             if token.revoked_at is None:
-                token.revoke(now=now)
+                with transaction.atomic():
+                    token.revoke(now=now)
+                    self.audit(
+                        request,
+                        token,
+                        "revoke",
+                        act="ingest_token_revoke",
+                        changes={"revoked_at": {"before": None, "after": now}},
+                    )
                 self.log_change(request, token, "Revoked.")
                 revoked += 1
         self.message_user(request, f"{revoked} ingest token(s) revoked.", messages.SUCCESS)

@@ -8,6 +8,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.http import Http404
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 from rest_framework import serializers, status
@@ -16,14 +17,41 @@ from rest_framework.settings import api_settings
 from rest_framework.utils import humanize_datetime
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from audit.trail import refuse_out_of_scope
 from core.errors import DocketError
 from core.time import format_local, parse_instant
 
 from .scoping import scope
 
 
+def _out_of_scope(exc, context) -> None:
+    """A detail endpoint's 404 for an object that exists outside the caller's scope is a
+    refused act (``audit.trail.refuse_out_of_scope``): the one place for every API view."""
+    view = context.get("view")
+    request = context.get("request")
+    ctx = getattr(request, "agency_context", None)
+    lookup_field = getattr(view, "lookup_field", None)
+    value = getattr(view, "kwargs", {}).get(getattr(view, "lookup_url_kwarg", None) or "")
+    if value is None and lookup_field:
+        value = view.kwargs.get(lookup_field)
+    if ctx is None or value is None or not hasattr(view, "get_queryset"):
+        return
+    try:
+        model = view.get_queryset().model
+    except Exception:  # a view whose queryset needs what the failed request lacked
+        return
+    try:
+        refuse_out_of_scope(
+            ctx, model, what=f"{model._meta.verbose_name} {value}", **{lookup_field: value}
+        )
+    except (ValueError, DjangoValidationError):  # a value no such record could have
+        return
+
+
 def exception_handler(exc, context):
     """Service errors become answers naming the problem: 400, 403, 404 or 409."""
+    if isinstance(exc, Http404):
+        _out_of_scope(exc, context)
     if isinstance(exc, DocketError):
         body = {"detail": exc.message, **exc.extra}
         return Response(body, status=exc.status)

@@ -4,6 +4,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils import timezone
 
+from core.web import client_address
+
 from . import signin
 
 
@@ -19,7 +21,7 @@ class ThrottledModelBackend(ModelBackend):
         if username is None or password is None:
             return None
         attempt = signin.attempt_begin(
-            username=str(username), address=signin.client_address(request), now=timezone.now()
+            username=str(username), address=client_address(request), now=timezone.now()
         )
         user = super().authenticate(request, username=username, password=password, **kwargs)
         signin.attempt_end(attempt, succeeded=user is not None)

@@ -5,6 +5,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
+from core.web import client_address
+
 from . import signin
 
 
@@ -19,7 +21,7 @@ class ThrottledSignInMixin:
         username = self.cleaned_data.get("username")
         if not username or not self.cleaned_data.get("password"):
             return None
-        address = signin.client_address(self.request)
+        address = client_address(self.request)
         self.refusal = signin.wait_for(username=username, address=address, now=timezone.now())
         if self.refusal is None:
             return None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audit.trail import refusal_for
 from core.errors import NotPermitted
 
 from .models import Role
@@ -164,4 +165,7 @@ def require(ctx, act: str, *, system=None, doing: str | None = None) -> None:
     compliance officer may dismiss a candidate.")."""
     if not may(ctx, act, system=system):
         rule = ACTS[act]
-        raise NotPermitted(f"Only {rule.who} may {doing}." if doing else rule.message)
+        message = f"Only {rule.who} may {doing}." if doing else rule.message
+        # The refusal is an audit entry, written once the act's transaction is over.
+        refusal_for(ctx, act, subject_type="", reason=message)
+        raise NotPermitted(message)

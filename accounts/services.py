@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from audit.trail import record
 from core.errors import InvalidInput
 from core.events import AgencyCreated, publish
 
@@ -38,7 +39,21 @@ def membership_grant(*, user, agency: Agency, role: str, systems=()) -> Membersh
     bad = [s for s in systems if s.agency_id != agency.pk]
     if bad:
         raise InvalidInput(f"Systems of another agency cannot be assigned: {bad}")
-    membership, _ = Membership.objects.get_or_create(user=user, agency=agency, role=role)
-    if systems:
-        membership.systems.add(*systems)
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(user=user, agency=agency, role=role)
+        before = set(membership.systems.values_list("pk", flat=True)) if not created else set()
+        if systems:
+            membership.systems.add(*systems)
+        after = before | {s.pk for s in systems}
+        if created or after != before:
+            changes = {"systems": {"before": sorted(before), "after": sorted(after)}}
+            if created:
+                changes["role"] = {"before": None, "after": role}
+            record(
+                "membership_change",
+                agency=agency,
+                subject=membership,
+                subject_ref=f"{user.get_username()} {role} in {agency.abbreviation}",
+                changes=changes,
+            )
     return membership

@@ -21,7 +21,6 @@ time-machine). The second factor has its own throttle (django-otp's, per device)
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 from dataclasses import dataclass
@@ -73,27 +72,6 @@ class SignInThrottled(PermissionDenied):
     def __init__(self, refusal: Refusal):
         super().__init__(refusal.message)
         self.refusal = refusal
-
-
-def client_address(request) -> str:
-    """The address a request came from: ``REMOTE_ADDR``, or, behind
-    ``DOCKET_TRUSTED_PROXY_COUNT`` reverse proxies that each append to ``X-Forwarded-For``,
-    the address the outermost of them saw (entries further left are the client's to forge).
-    ``""`` when unknown (no request, or not an IP address)."""
-    if request is None:
-        return ""
-    meta = getattr(request, "META", {})
-    candidate = meta.get("REMOTE_ADDR", "")
-    proxies = settings.DOCKET_TRUSTED_PROXY_COUNT
-    if proxies > 0:
-        forwarded = [a.strip() for a in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [a for a in forwarded if a]
-        if len(forwarded) >= proxies:
-            candidate = forwarded[-proxies]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return ""
 
 
 def _refusal(username: str, address: str, now: datetime, *, before: int | None) -> Refusal | None:

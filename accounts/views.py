@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from . import signin_audit
 from .context import SESSION_KEY, AgencyContextError, get_context
 from .forms import SignInForm
 from .models import Membership, Role
@@ -135,6 +136,7 @@ def mfa_verify(request):
             otp_login(request, device)
             return redirect(_next_url(request))
         error = "That code did not match. Enter the 6-digit code your app shows now."
+        signin_audit.second_factor_failed(request.user)
     return render(
         request,
         "registration/mfa_verify.html",

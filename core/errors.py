@@ -1,4 +1,18 @@
-"""The errors services raise. The API maps each to its HTTP status; pages show the message."""
+"""The errors services raise. The API maps each to its HTTP status; pages show the message.
+
+``observe(fn)`` has ``fn(error)`` called with each error as it is raised (created): the audit
+trail keeps the last one's message as the reason of a refusal a page answered itself.
+"""
+
+from collections.abc import Callable
+
+_observers: list[Callable[["DocketError"], None]] = []
+
+
+def observe(fn: Callable[["DocketError"], None]) -> None:
+    """Call ``fn`` with every ``DocketError`` created from now on (once per function)."""
+    if fn not in _observers:
+        _observers.append(fn)
 
 
 class DocketError(Exception):
@@ -8,6 +22,8 @@ class DocketError(Exception):
         super().__init__(message)
         self.message = message
         self.extra = extra
+        for fn in _observers:
+            fn(self)
 
 
 class InvalidInput(DocketError):

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import ACTS
 from accounts.scoping import scope
+from audit.trail import refuse_out_of_scope
 from core.errors import DocketError, InvalidInput, NotFound
 from core.storage import CHUNK_SIZE
 from core.time import format_local
@@ -48,6 +49,7 @@ def _evidence(ctx, pk) -> Evidence:
         .first()
     )
     if ev is None:
+        refuse_out_of_scope(ctx, Evidence, what=f"evidence {pk}", pk=pk)
         raise Http404("No such evidence.")
     return ev
 

@@ -29,6 +29,7 @@ from accounts.context import AgencyContext
 from accounts.models import Agency, IngestToken
 from accounts.permissions import require
 from accounts.scoping import scope
+from audit.trail import record
 from compliance.models import InformationSystem
 from core.errors import Conflict, InvalidInput, NotFound
 
@@ -70,6 +71,24 @@ class IngestResult:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.rejected.extend(other.rejected)
+
+
+def delivery_record(*, token, result: IngestResult, now: datetime, agency=None) -> None:
+    """The one audit entry of a delivery of detections (however many it held)."""
+    agency = agency if agency is not None else token.agency
+    record(
+        "detections_ingest",
+        agency=agency,
+        subject_type="accounts.IngestToken" if token is not None else "incidents.Detection",
+        subject_id=token.pk if token is not None else None,
+        subject_ref=f"delivery via token {token.name!r}" if token is not None else "delivery",
+        at=now,
+        changes={
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": len(result.rejected),
+        },
+    )
 
 
 def agency_selectors(agency: Agency) -> list[falco.Selectors]:

@@ -7,6 +7,7 @@ from django.db.models import OuterRef, Subquery
 
 from accounts.context import AgencyContext
 from accounts.scoping import scope
+from audit.trail import refuse_out_of_scope
 from core.errors import NotFound
 
 from .models import Determination, Incident
@@ -23,6 +24,12 @@ def visible_incident(ctx: AgencyContext, incident, queryset=None) -> Incident:
     else:
         found = qs.filter(pk=getattr(incident, "pk", incident)).first()
     if found is None:
+        lookup = (
+            {"number": incident}
+            if isinstance(incident, str)
+            else {"pk": getattr(incident, "pk", incident)}
+        )
+        refuse_out_of_scope(ctx, Incident, what=f"incident {incident}", **lookup)
         raise NotFound("No such incident.")
     return found
 

@@ -20,6 +20,7 @@ from accounts.labels import field_label, first_error
 from accounts.models import Membership, Role
 from accounts.permissions import require
 from accounts.scoping import scope
+from audit.trail import record_for
 from compliance.models import InformationSystem
 from core.errors import Conflict, InvalidInput
 from core.events import (
@@ -215,6 +216,17 @@ def incident_open(
         to_state=incident.state,
         data={"number": incident.number, "ruleset": str(incident.ruleset)},
     )
+    record_for(
+        ctx,
+        "incident_open",
+        subject=incident,
+        at=now,
+        changes={
+            "state": {"before": None, "after": incident.state},
+            "title": {"before": None, "after": incident.title},
+            "systems": {"before": None, "after": sorted(o.pk for o in system_objs)},
+        },
+    )
     for item in indicators:
         indicator_add(ctx=ctx, incident=incident, now=now, **item)
     publish(IncidentOpened(ctx=ctx, at=now, incident=incident))
@@ -276,6 +288,13 @@ def incident_update(
         at=now,
         data={"changed": changed},
         note=f"Changed {', '.join(sorted(changed))}.",
+    )
+    record_for(
+        ctx,
+        "incident_edit",
+        subject=incident,
+        at=now,
+        changes={k: {"before": v["old"], "after": v["new"]} for k, v in changed.items()},
     )
     publish(IncidentUpdated(ctx=ctx, at=now, incident=incident, changed=frozenset(changed)))
     return incident
@@ -349,6 +368,14 @@ def incident_transition(
         to_state=incident.state,
         data={"transition": transition},
     )
+    record_for(
+        ctx,
+        "incident_close" if transition == "close" else "incident_transition",
+        subject=incident,
+        at=now,
+        changes={"state": {"before": before, "after": incident.state}},
+        reason=note,
+    )
     publish(
         IncidentTransitioned(
             ctx=ctx,
@@ -389,6 +416,14 @@ def indicator_add(
         actor=ctx.user,
         at=now,
         data={"type": type, "value": indicator.value},
+    )
+    record_for(
+        ctx,
+        "incident_indicator_add",
+        subject=indicator,
+        subject_ref=f"{incident.number} {type}:{indicator.value}",
+        at=now,
+        changes={"indicator": {"before": None, "after": f"{type}:{indicator.value}"}},
     )
     return indicator
 
@@ -505,6 +540,22 @@ def determination_record(
             "corrects": previous.pk if previous else None,
         },
     )
+    record_for(
+        ctx,
+        "incident_determine",
+        subject=det,
+        subject_ref=f"{incident.number} determination ({decision})",
+        incident=incident,
+        at=now,
+        changes={
+            "decision": {"before": previous.decision if previous else None, "after": decision},
+            "basis_at": {
+                "before": previous.basis_at if previous else None,
+                "after": basis_at,
+            },
+        },
+        reason=rationale.strip(),
+    )
     publish(
         DeterminationRecorded(
             ctx=ctx, at=now, incident=incident, determination=det, corrects=previous
@@ -548,6 +599,14 @@ def additional_information_record(
         note=info.summary,
         data={"additional_information": info.pk, "recorded_at": recorded_at.isoformat()},
     )
+    record_for(
+        ctx,
+        "incident_additional_information",
+        subject=info,
+        subject_ref=f"{incident.number} additional information",
+        at=now,
+        changes={"summary": {"before": None, "after": info.summary}},
+    )
     publish(AdditionalInformationRecorded(ctx=ctx, at=now, incident=incident, information=info))
     return info
 
@@ -574,6 +633,14 @@ def auditor_grant(
             note=note or f"Auditor {user.get_username()} granted access.",
             data={"user": user.pk, "granted": True},
         )
+        record_for(
+            ctx,
+            "auditor_grant",
+            subject=incident,
+            at=now,
+            changes={"auditor": {"before": None, "after": user.get_username()}},
+            reason=note,
+        )
     return grant
 
 
@@ -592,4 +659,11 @@ def auditor_revoke(*, ctx: AgencyContext, incident: Incident, user, now: datetim
             at=now,
             note=f"Auditor {user.get_username()} no longer granted access.",
             data={"user": user.pk, "granted": False},
+        )
+        record_for(
+            ctx,
+            "auditor_revoke",
+            subject=incident,
+            at=now,
+            changes={"auditor": {"before": user.get_username(), "after": None}},
         )

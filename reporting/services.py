@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.context import AgencyContext
 from accounts.labels import field_label
 from accounts.permissions import require
+from audit.trail import record_for
 from core.errors import Conflict, InvalidInput
 from core.time import format_local
 from incidents.models import State
@@ -308,6 +309,19 @@ def submission_record(
             "status": status.value,
         },
     )
+    record_for(
+        ctx,
+        "obligation_submit",
+        subject=sub,
+        subject_ref=f"{ob.incident.number} {ob.rule.title} submission",
+        incident=ob.incident,
+        at=now,
+        changes={
+            "submitted_at": {"before": None, "after": submitted_at},
+            "status": {"before": None, "after": status.value},
+            "channel": {"before": None, "after": channel},
+        },
+    )
     if first:
         obligations_sync(
             incident=ob.incident, actor=ctx.user, now=now, reason="previous submission"
@@ -336,6 +350,15 @@ def obligation_waive(
         at=now,
         note=reason.strip(),
         data={"obligation": ob.pk, "rule": ob.rule.key},
+    )
+    record_for(
+        ctx,
+        "obligation_waive",
+        subject=ob,
+        subject_ref=f"{ob.incident.number} {ob.rule.title}",
+        at=now,
+        changes={"waived_at": {"before": None, "after": now}},
+        reason=reason.strip(),
     )
     return ob
 

@@ -379,13 +379,20 @@ def test_transfer_candidates_are_exactly_the_members_who_see_the_incident(
         assert (user in candidates) == transfers._sees(user, agency_a, stored), user
 
 
-def test_api_item_read_is_a_view_entry_and_the_list_is_not(api, carol, stored):
+def test_api_item_read_is_an_audit_entry_not_a_custody_one(api, carol, stored):
+    from audit.models import AuditEntry
+
     client = api(carol)
     assert client.get("/api/v1/evidence/").json()["count"] == 1
-    assert _actions(stored) == ["upload"]
+    assert not AuditEntry.objects.filter(act="evidence_view").exists()  # the list is no view
     assert client.get(f"/api/v1/evidence/{stored.pk}/").status_code == 200
-    entry = stored.custody.order_by("seq").last()
-    assert (entry.action, entry.actor, entry.data) == ("view", carol, {"what": "record"})
+    assert _actions(stored) == ["upload"]  # the ledger keeps handling of the item only
+    entry = AuditEntry.objects.get(act="evidence_view")
+    assert (entry.actor, entry.subject_id, entry.incident_id) == (
+        carol,
+        str(stored.pk),
+        stored.incident_id,
+    )
 
 
 def test_transfers_list_query_count_is_pinned(

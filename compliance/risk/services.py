@@ -24,6 +24,7 @@ from accounts.context import AgencyContext
 from accounts.labels import field_label, first_error
 from accounts.permissions import require
 from accounts.scoping import scope
+from audit.trail import record, record_for
 from compliance import selectors, uploads
 from compliance.models import (
     ComplianceSnapshot,
@@ -147,6 +148,14 @@ def risk_assessment_record(
             ra.document_size = stored.size
         with transaction.atomic():
             ra.save()
+            record_for(
+                ctx,
+                "system_record",
+                subject=ra,
+                subject_ref=f"{system.acronym} risk assessment {ra.pk}",
+                at=now,
+                changes={"overall_risk": {"before": None, "after": ra.overall_risk}},
+            )
         return ra
     except BaseException:
         if stored is not None and ra.pk is None:
@@ -222,6 +231,18 @@ def poam_create(
     item.controls.set(chosen)
     for i, (text, due) in enumerate(milestones):
         _milestone(item, text, due, now, path=f"milestones[{i}]")
+    record_for(
+        ctx,
+        "system_record",
+        subject=item,
+        subject_ref=f"{system.acronym} POA&M item {item.pk}",
+        at=now,
+        changes={
+            "status": {"before": None, "after": item.status},
+            "weakness": {"before": None, "after": item.weakness},
+            "milestones": {"before": None, "after": len(milestones)},
+        },
+    )
     return item
 
 
@@ -259,7 +280,16 @@ def poam_milestone_add(
     item = _writable_item(ctx, item, "change its POA&M")
     if not item.is_open:
         raise Conflict(f"POA&M item {item.pk} is {item.get_status_display().lower()}.")
-    return _milestone(item, description, due_date, now)
+    milestone = _milestone(item, description, due_date, now)
+    record_for(
+        ctx,
+        "system_record",
+        subject=milestone,
+        subject_ref=f"POA&M item {item.pk} milestone {milestone.pk}",
+        at=now,
+        changes={"due_date": {"before": None, "after": milestone.due_date}},
+    )
+    return milestone
 
 
 @transaction.atomic
@@ -291,6 +321,14 @@ def poam_milestone_complete(
         raise Conflict(f"The milestone was already completed on {found.completed_on}.")
     found.completed_on = completed_on
     found.save(update_fields=["completed_on"])
+    record_for(
+        ctx,
+        "system_record",
+        subject=found,
+        subject_ref=f"POA&M item {item.pk} milestone {found.pk}",
+        at=now,
+        changes={"completed_on": {"before": None, "after": completed_on}},
+    )
     return found
 
 
@@ -323,8 +361,18 @@ def poam_close(
     if not item.is_open:
         raise Conflict(f"POA&M item {item.pk} is already {item.get_status_display().lower()}.")
     item.closure_note = _text(PoamItem, "note", note)
+    before = item.status
     item.status, item.closed_at, item.closed_by = status, now, ctx.user
     item.save(update_fields=["status", "closed_at", "closed_by", "closure_note"])
+    record_for(
+        ctx,
+        "risk_accept" if status == PoamStatus.RISK_ACCEPTED else "system_record",
+        subject=item,
+        subject_ref=f"POA&M item {item.pk}",
+        at=now,
+        changes={"status": {"before": before, "after": status}},
+        reason=item.closure_note,
+    )
     return item
 
 
@@ -408,7 +456,7 @@ def poam_create_from_incident(
 
 def _snapshot(*, ctx: AgencyContext, incident, reason: str, taken_by, now: datetime):
     document = build_document(ctx=ctx, incident=incident, known_at=now)
-    return ComplianceSnapshot.objects.create(
+    snapshot = ComplianceSnapshot.objects.create(
         incident=incident,
         schema_version=SCHEMA_VERSION,
         taken_at=now,
@@ -418,6 +466,16 @@ def _snapshot(*, ctx: AgencyContext, incident, reason: str, taken_by, now: datet
         document=document,
         sha256=document_sha256(document),
     )
+    record(
+        "snapshot_take",
+        agency=incident.agency_id,
+        actor=taken_by,
+        subject=snapshot,
+        subject_ref=f"{incident.number} compliance snapshot ({reason})",
+        at=now,
+        changes={"sha256": {"before": None, "after": snapshot.sha256}},
+    )
+    return snapshot
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from accounts.labels import field_label, first_error
 from accounts.models import Membership
 from accounts.permissions import require
 from accounts.scoping import scope
+from audit.trail import record_for
 from compliance import crosswalk, oscal, selectors, tabular
 from compliance.models import (
     AssessmentMethod,
@@ -38,6 +39,7 @@ from .common import (
     _row_error,
     _tabular_invalid,
     _where,
+    record_import,
 )
 
 # --- assessments -----------------------------------------------------------------------------
@@ -87,7 +89,16 @@ def assessment_record(
         assessor=assessor,
         now=now,
     )
-    assessment.save()
+    with transaction.atomic():
+        assessment.save()
+        record_for(
+            ctx,
+            "system_record",
+            subject=assessment,
+            subject_ref=f"{system.acronym} {found_control} assessment",
+            at=now,
+            changes={"status": {"before": None, "after": assessment.status}},
+        )
     return assessment
 
 
@@ -461,6 +472,8 @@ def _assessments_record(*, ctx: AgencyContext, lines: list[_AssessmentLine], now
         )
     }
     new = [a for a in built if fingerprint(a) not in existing]
+    result = FileImportResult(kind="assessments", created=len(new), unchanged=len(built) - len(new))
     with transaction.atomic():
         ControlAssessment.objects.bulk_create(new, batch_size=1000)
-    return FileImportResult(kind="assessments", created=len(new), unchanged=len(built) - len(new))
+        record_import(ctx, ctx.agency, result, None)
+    return result

@@ -30,6 +30,7 @@ from .common import (
     _read_text,
     _tabular_invalid,
     _where,
+    record_import,
 )
 
 NIST_LICENCE = (
@@ -291,7 +292,9 @@ def framework_file_import(
     except tabular.TabularError as exc:
         raise _tabular_invalid(exc) from exc
     with transaction.atomic():
-        return framework_document_write(document=document, agency_id=getattr(agency, "pk", None))
+        result = framework_document_write(document=document, agency_id=getattr(agency, "pk", None))
+        record_import(ctx, agency, result, filename)
+        return result
 
 
 class _AnyParent(set):
@@ -401,7 +404,9 @@ def crosswalk_file_import(
     except tabular.TabularError as exc:
         raise _tabular_invalid(exc) from exc
     with transaction.atomic():
-        return crosswalk_rows_write(rows=rows, agency_id=getattr(agency, "pk", None))
+        result = crosswalk_rows_write(rows=rows, agency_id=getattr(agency, "pk", None))
+        record_import(ctx, agency, result, filename)
+        return result
 
 
 def crosswalk_rows_write(

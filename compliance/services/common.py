@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from accounts.context import AgencyContext, context_for
 from accounts.models import Role
 from accounts.permissions import require
+from audit.trail import record
 from compliance import oscal, tabular
 from compliance.models import (
     Baseline,
@@ -98,6 +99,23 @@ def _read_text(source, filename: str | None) -> tuple[str, str]:
         return text, tabular.detect_format(text, filename or name)
     except tabular.TabularError as exc:
         raise _tabular_invalid(exc) from exc
+
+
+def record_import(ctx: AgencyContext | None, agency, result: FileImportResult, filename) -> None:
+    """The one audit entry of a file import (however many rows it wrote), on the chain of the
+    agency it wrote for (reference data: the installation's)."""
+    record(
+        "compliance_import",
+        agency=agency,
+        actor=ctx.user if ctx is not None else None,
+        subject_type=f"compliance.{result.kind}",
+        subject_ref=f"{result.kind} from {filename or 'a file'}"[:300],
+        changes={
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+        },
+    )
 
 
 def _importing_agency(ctx: AgencyContext | None, agency):

@@ -27,6 +27,7 @@ from .common import (
     _read_text,
     _row_error,
     _tabular_invalid,
+    record_import,
 )
 
 # --- the system inventory as CSV ---------------------------------------------------------------
@@ -187,6 +188,7 @@ def systems_file_import(
                         membership.systems.add(system)
                     else:
                         membership.systems.remove(system)
+        record_import(ctx, agency, result, filename)
     return result
 
 

@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Who acts, from where, with which request id (audit.context), for every entry written.
+    "audit.middleware.AuditContextMiddleware",
     "accounts.middleware.RequireSecondFactorMiddleware",
     "accounts.middleware.AgencyContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -19,6 +19,7 @@ from accounts.context import AgencyContext
 from accounts.labels import field_label, first_error
 from accounts.permissions import require
 from accounts.scoping import scope
+from audit.trail import record_for
 from core.errors import InvalidInput, NotFound
 from core.events import EvidenceStored, publish
 from core.storage import (
@@ -305,6 +306,19 @@ def evidence_upload(
                     note=f"Uploaded as {filename!r} ({formats.describe(info)}).",
                     location=f"{draft.storage_backend}:{final_name}",
                     data={"sha256": draft.sha256, "md5": draft.md5, "size": draft.size},
+                )
+                record_for(
+                    ctx,
+                    "evidence_upload",
+                    subject=draft,
+                    subject_ref=f"{incident.number} evidence {draft.pk} {filename!r}",
+                    incident=incident,
+                    at=now,
+                    changes={
+                        "sha256": {"before": None, "after": draft.sha256},
+                        "size": {"before": None, "after": draft.size},
+                        "kind": {"before": None, "after": draft.kind},
+                    },
                 )
                 publish(EvidenceStored(ctx=ctx, at=now, evidence=draft))
             kept = True

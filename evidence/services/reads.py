@@ -15,6 +15,7 @@ from accounts.context import AgencyContext
 from accounts.models import Membership, Role
 from accounts.permissions import require
 from accounts.scoping import scope
+from audit.trail import record, record_for
 from core.errors import Conflict, InvalidInput, NotFound
 from core.storage import (
     hash_stored,
@@ -91,6 +92,16 @@ def record_failed_verify(
             note=f"FAILED: {problem}",
             data=data,
         )
+        if ctx is not None:  # the daily run records one entry per agency instead
+            record_for(
+                ctx,
+                "evidence_verify",
+                subject=ev,
+                subject_ref=_ref(ev),
+                at=now,
+                outcome="failure",
+                reason=problem,
+            )
     _alert_admins(ev, problem)
 
 
@@ -98,6 +109,7 @@ def evidence_verify_all(*, now: datetime | None = None) -> list[CheckResult]:
     """Re-hash every stored file against its recorded SHA-256 and size; each check is a
     ``verify`` custody entry (``manage.py verify_evidence``, the Celery task)."""
     results = []
+    by_agency: dict[int, list[CheckResult]] = {}
     for ev in (
         Evidence.objects.select_related("incident__agency").order_by("pk").iterator(chunk_size=200)
     ):
@@ -122,6 +134,20 @@ def evidence_verify_all(*, now: datetime | None = None) -> list[CheckResult]:
                 data={"ok": True, "sha256": actual},
             )
         results.append(CheckResult(ev, problem is None, [problem] if problem else []))
+        by_agency.setdefault(ev.incident.agency_id, []).append(results[-1])
+    # One run is one act per agency: its entry counts the items and names the failures.
+    for agency_id, checked in by_agency.items():
+        failed = [f"evidence {r.evidence.pk}: {'; '.join(r.problems)}" for r in checked if not r.ok]
+        record(
+            "evidence_verify_all",
+            agency=agency_id,
+            subject_type="evidence.Evidence",
+            subject_ref=f"{len(checked)} item(s)",
+            at=_now(now),
+            changes={"checked": len(checked), "failed": len(failed)},
+            outcome="failure" if failed else "success",
+            reason="; ".join(failed)[:2000],
+        )
     return results
 
 
@@ -205,16 +231,25 @@ def evidence_open(
     if ev.withdrawn_at is not None:
         data["withdrawn"] = True
         note = f"Withdrawn item (since {ev.withdrawn_at.isoformat()}: {ev.withdrawn_reason})."
-    custody_append(
-        evidence=ev,
-        action=purpose,
-        actor=ctx.user,
-        ctx=ctx,
-        at=now,
-        note=note,
-        location=f"{storage_label()}:{ev.storage_name}",
-        data=data,
-    )
+    with transaction.atomic():
+        custody_append(
+            evidence=ev,
+            action=purpose,
+            actor=ctx.user,
+            ctx=ctx,
+            at=now,
+            note=note,
+            location=f"{storage_label()}:{ev.storage_name}",
+            data=data,
+        )
+        record_for(
+            ctx,
+            "evidence_download" if purpose == Action.DOWNLOAD else "evidence_content_view",
+            subject=ev,
+            subject_ref=_ref(ev),
+            at=now,
+            reason=note,
+        )
 
     def on_mismatch(problem: str, found: str, found_size: int) -> None:
         # Found only at the end of the read: recorded like any failed check, so the item
@@ -245,19 +280,16 @@ def _in_scope(ctx: AgencyContext, evidence: Evidence, *, lock: bool = False) -> 
     return ev
 
 
+def _ref(ev: Evidence) -> str:
+    return f"{ev.incident.number} evidence {ev.pk} {ev.original_filename!r}"
+
+
 def evidence_view(*, ctx: AgencyContext, evidence: Evidence, now: datetime | None = None):
     """Record that ``ctx.user`` looked at the item's record (its page: metadata, hashes,
-    ledger). The file is not read; reading it goes through ``evidence_open``."""
+    ledger): an audit entry, not a custody one — the file is not handled (reading it goes
+    through ``evidence_open``, which the ledger records)."""
     ev = _in_scope(ctx, evidence)
-    return custody_append(
-        evidence=ev,
-        action=Action.VIEW,
-        actor=ctx.user,
-        ctx=ctx,
-        at=_now(now),
-        note="Record viewed (metadata, hashes and ledger).",
-        data={"what": "record"},
-    )
+    return record_for(ctx, "evidence_view", subject=ev, subject_ref=_ref(ev), at=_now(now))
 
 
 def evidence_verify(
@@ -273,15 +305,17 @@ def evidence_verify(
             ev=ev, problem=problem, actual=actual, actor=ctx.user, ctx=ctx, now=now, size=size
         )
         return CheckResult(ev, False, [problem])
-    custody_append(
-        evidence=ev,
-        action=Action.VERIFY,
-        actor=ctx.user,
-        ctx=ctx,
-        at=now,
-        note="SHA-256 and size match the upload.",
-        data={"ok": True, "sha256": actual},
-    )
+    with transaction.atomic():
+        custody_append(
+            evidence=ev,
+            action=Action.VERIFY,
+            actor=ctx.user,
+            ctx=ctx,
+            at=now,
+            note="SHA-256 and size match the upload.",
+            data={"ok": True, "sha256": actual},
+        )
+        record_for(ctx, "evidence_verify", subject=ev, subject_ref=_ref(ev), at=now)
     return CheckResult(ev, True, [])
 
 
@@ -318,16 +352,26 @@ def custody_export(
             ev=ev, problem=problem, actual=actual, actor=ctx.user, ctx=ctx, now=now, size=size
         )
         raise IntegrityFailure(f"Evidence {ev.pk} failed verification ({problem}); not exported.")
-    return custody_append(
-        evidence=ev,
-        action=Action.EXPORT,
-        actor=ctx.user,
-        ctx=ctx,
-        at=now,
-        note=f"Exported to {destination.strip()}.",
-        location=destination.strip()[:500],
-        data={"sha256_verified": actual, "package": package},
-    )
+    with transaction.atomic():
+        entry = custody_append(
+            evidence=ev,
+            action=Action.EXPORT,
+            actor=ctx.user,
+            ctx=ctx,
+            at=now,
+            note=f"Exported to {destination.strip()}.",
+            location=destination.strip()[:500],
+            data={"sha256_verified": actual, "package": package},
+        )
+        record_for(
+            ctx,
+            "evidence_export",
+            subject=ev,
+            subject_ref=_ref(ev),
+            at=now,
+            reason=f"Exported to {destination.strip()}.",
+        )
+    return entry
 
 
 def evidence_withdraw(
@@ -356,5 +400,14 @@ def evidence_withdraw(
             ctx=ctx,
             at=now,
             note=reason,
+        )
+        record_for(
+            ctx,
+            "evidence_withdraw",
+            subject=ev,
+            subject_ref=_ref(ev),
+            at=now,
+            changes={"withdrawn_at": {"before": None, "after": now}},
+            reason=reason,
         )
     return ev

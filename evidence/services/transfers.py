@@ -10,6 +10,7 @@ from django.db import transaction
 
 from accounts.context import AgencyContext, AgencyContextError, context_for
 from accounts.scoping import members_who_see, scope
+from audit.trail import record_for
 from core import ledger
 from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from evidence.models import Action, CustodyEntry, CustodyTransfer, Evidence, TransferState
@@ -93,7 +94,7 @@ def transfer_offer(
             raise InvalidInput(f"{_person(holder)} already holds the item.", field="to_user")
         if ev.transfers.filter(state=TransferState.PENDING).exists():
             raise Conflict("A transfer of this item is already awaiting acknowledgement.")
-        return CustodyTransfer.objects.create(
+        offer = CustodyTransfer.objects.create(
             evidence=ev,
             from_person=holder,
             to_person=to_user,
@@ -101,6 +102,23 @@ def transfer_offer(
             requested_at=now,
             note=(note or "").strip(),
         )
+        _audit(ctx, offer, "offered", now)
+        return offer
+
+
+def _audit(ctx: AgencyContext, offer: CustodyTransfer, what: str, now: datetime) -> None:
+    ev = offer.evidence
+    record_for(
+        ctx,
+        "evidence_transfer",
+        subject=offer,
+        subject_ref=f"evidence {ev.pk}: {_person(offer.from_person)} to "
+        f"{_person(offer.to_person)} ({what})",
+        incident=ev.incident_id,
+        at=now,
+        changes={"state": {"before": None if what == "offered" else "pending", "after": what}},
+        reason=offer.decision_note or offer.note,
+    )
 
 
 def _pending(ctx: AgencyContext, transfer: CustodyTransfer) -> CustodyTransfer:
@@ -140,6 +158,7 @@ def transfer_accept(
         for extra in (offer.note, offer.decision_note):
             if extra:
                 text += f" {extra}"
+        _audit(ctx, offer, "accepted", now)
         return custody_append(
             evidence=ev,
             action=Action.TRANSFER,
@@ -177,4 +196,5 @@ def transfer_decline(
         offer.decided_at, offer.decided_by = now, ctx.user
         offer.decision_note = (note or "").strip()
         offer.save(update_fields=["state", "decided_at", "decided_by", "decision_note"])
+        _audit(ctx, offer, offer.get_state_display().lower(), now)
         return offer

@@ -18,7 +18,7 @@ import zlib
 from functools import cache
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Agency, IngestToken
 from accounts.models.ingest_token import TOKEN_FORMAT, token_digest
+from audit.context import acting_as
 from compliance.models import InformationSystem
 from incidents import falco
 from incidents.ingest import (
@@ -33,6 +34,7 @@ from incidents.ingest import (
     SELECTOR_ORDER,
     _selectors_from_rows,
     alerts_store,
+    delivery_record,
     sysdig_store,
 )
 
@@ -255,13 +257,16 @@ def ingest(request, store):
         return _error(exc.status, exc.code, exc.detail)
     except falco.Unreadable as exc:
         return _error(400, "unreadable", f"Nothing stored: {exc}.")
-    result = store(
-        agency=token.agency,
-        items=items,
-        token=token,
-        selectors=getattr(token, "agency_selectors", None),
-        now=now,
-    )
+    label = f"ingest token {token.name!r} ({token.hint}…)"
+    with acting_as(actor_label=label), transaction.atomic():
+        result = store(
+            agency=token.agency,
+            items=items,
+            token=token,
+            selectors=getattr(token, "agency_selectors", None),
+            now=now,
+        )
+        delivery_record(token=token, result=result, now=now)
     try:
         token.touch(now=now)
     except DatabaseError:

@@ -11,11 +11,13 @@ import os
 import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils import timezone
 
 from accounts.models import Agency
+from audit.commands import AuditedCommand
 from incidents import falco
-from incidents.ingest import IngestResult, agency_selectors
+from incidents.ingest import IngestResult, agency_selectors, delivery_record
 
 
 class Progress:
@@ -41,7 +43,7 @@ class Progress:
             self.stream.flush()
 
 
-class ImportCommand(BaseCommand):
+class ImportCommand(AuditedCommand):
     """``manage.py <name> FILE --agency ABBR``; subclasses name ``store`` (an ingestion
     service taking ``agency``, ``items``, ``selectors``) and what the file holds."""
 
@@ -94,6 +96,7 @@ class ImportCommand(BaseCommand):
                 progress.close()
                 raise CommandError(f"{file} cannot be read: {exc}.") from exc
             progress.close()
+        delivery_record(token=None, agency=found, result=total, now=timezone.now())
         for entry in total.rejected:
             where = f"line {entry['line']}" if "line" in entry else f"item {entry['index']}"
             self.stderr.write(f"{where}: {entry['reason']}")

@@ -3,12 +3,13 @@
 The plain token is printed once, alone on the last line (so ``| tail -n 1`` captures it), and
 cannot be read back: only its sha256 is stored."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.models import Agency, IngestToken
+from audit.commands import AuditedCommand
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Issue an ingest token for an agency; prints the token alone on the last line."
 
     def add_arguments(self, parser):

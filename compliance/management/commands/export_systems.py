@@ -1,11 +1,10 @@
-from django.core.management.base import BaseCommand
-
+from audit.commands import AuditedCommand
 from compliance.services import operator_context, systems_export_csv
 
 from ._agency import agency_named
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Write the agency's system inventory as CSV (what import_systems reads) to stdout."
 
     def add_arguments(self, parser):

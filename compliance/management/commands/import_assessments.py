@@ -1,14 +1,15 @@
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.context import AgencyContextError
+from audit.commands import AuditedCommand
 from compliance.services import assessments_file_import, operator_context
 from core.errors import DocketError
 
 from ._agency import agency_named
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Record control assessments in bulk from CSV or OSCAL assessment results (JSON); see "
         "docs/compliance-import.md. All or nothing; rows already recorded are not repeated."

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from compliance.services import oscal_import, shipped_crosswalk_load
 from core.errors import InvalidInput
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Import OSCAL JSON: a catalog (its framework and every control and enhancement) or a "
         "profile (a baseline of an imported framework). Importing again updates, never "

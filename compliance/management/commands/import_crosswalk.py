@@ -1,12 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from compliance.services import crosswalk_file_import
 from core.errors import InvalidInput
 
 from ._agency import agency_named
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Import crosswalk rows (control ↔ control) from a CSV or YAML file "
         "(docs/compliance-import.md). With --agency they are that agency's own; without, "

@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from compliance.services import (
     framework_file_import,
     shipped_crosswalk_load,
@@ -10,7 +11,7 @@ from core.errors import InvalidInput
 from ._agency import agency_named
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Import a framework from a CSV or YAML file (docs/compliance-import.md), the format told "
         "by the extension or the content. With --agency it is that agency's licensed framework, "

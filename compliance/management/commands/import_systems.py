@@ -1,12 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from compliance.services import systems_file_import
 from core.errors import InvalidInput
 
 from ._agency import agency_named
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Import the agency's system inventory from CSV (the columns export_systems writes; see "
         "docs/compliance-import.md). Systems are matched by acronym; all or nothing."

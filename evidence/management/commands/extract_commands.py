@@ -4,14 +4,15 @@ replaces the item's commands with the same ones. Exits non-zero when an extracti
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from core.errors import DocketError
 from evidence.captures import capture_commands_extract
 from incidents.models import ExtractionStatus
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Decode the commands executed in scap evidence items with sysdig and store them."
 
     def add_arguments(self, parser):

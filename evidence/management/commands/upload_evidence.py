@@ -4,9 +4,10 @@ the API (streamed, hashed, validated, custody recorded), acting as USERNAME."""
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.context import AgencyContextError, resolve
+from audit.commands import AuditedCommand
 from core.errors import DocketError, NotFound
 from core.time import parse_instant
 from evidence.models import Kind
@@ -15,7 +16,7 @@ from incidents.models import Incident
 from incidents.selectors import visible_incident
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Upload a file as evidence of an incident, acting as a user."
 
     def add_arguments(self, parser):

@@ -1,12 +1,13 @@
 """``manage.py verify_evidence``: re-hash every stored evidence file against the SHA-256
 recorded at upload. Prints OK or FAILED per item; exits non-zero when any failed."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from evidence.services import evidence_verify_all
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Re-hash every stored evidence file and report mismatches (exit 1 on any)."
 
     def handle(self, *args, **options):

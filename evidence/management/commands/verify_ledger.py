@@ -1,12 +1,13 @@
 """``manage.py verify_ledger``: walk every evidence item's custody chain (sequence, links,
 entry hashes). Prints OK or FAILED per item; exits non-zero when any chain is broken."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from evidence.services import ledger_verify
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Walk every custody chain and report breaks (exit 1 on any)."
 
     def handle(self, *args, **options):

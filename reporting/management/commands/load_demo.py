@@ -18,13 +18,13 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.context import context_for
 from accounts.models import Agency, Role
 from accounts.services import agency_create, membership_grant
+from audit.commands import AuditedCommand
 from compliance.demo import compliance_demo
 from compliance.models import ImpactLevel, InformationSystem
 from compliance.risk.demo import compliance_demo_load
@@ -85,7 +85,7 @@ No evidence yet that the attacker left the pod; the store's payment flow is host
 payment processor and the pod holds no customer records."""
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Load the demo agency, its people and incidents (relative to now). Idempotent."
 
     def handle(self, *args, **options):

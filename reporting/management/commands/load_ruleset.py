@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.commands import AuditedCommand
 from reporting.criteria import CriteriaError
 from reporting.loader import RuleSetDocumentError, load_document, read_document
 from reporting.models import ObligationRule, RuleSet
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Load a reporting rule set from its JSON document (see reporting/rulesets/)."
 
     def add_arguments(self, parser):

@@ -1,0 +1,71 @@
+"""Every act the audit trail records, with the words its pages show: one line per act.
+
+An entry's ``act`` is one of these names (``tests/test_audit_coverage.py`` checks that the
+services' acts each leave one). A new act is one line here and one ``record()`` call (or a
+domain event the trail subscribes to) where it is done.
+"""
+
+from __future__ import annotations
+
+ACTS: dict[str, str] = {
+    # --- incidents ---------------------------------------------------------------------------
+    "incident_open": "Incident opened",
+    "incident_edit": "Incident edited",
+    "incident_transition": "Incident moved along its lifecycle",
+    "incident_close": "Incident closed",
+    "incident_determine": "Major-incident determination recorded",
+    "incident_additional_information": "Additional information recorded",
+    "incident_indicator_add": "Indicators added",
+    "auditor_grant": "Auditor granted an incident",
+    "auditor_revoke": "Auditor's grant revoked",
+    "candidate_handle": "Triage candidate promoted, attached or dismissed",
+    "detections_ingest": "Detections delivered",
+    # --- reporting -----------------------------------------------------------------------------
+    "obligation_submit": "Submission recorded",
+    "obligation_waive": "Reporting obligation waived",
+    # --- evidence ------------------------------------------------------------------------------
+    "evidence_upload": "Evidence uploaded",
+    "evidence_view": "Evidence page viewed",
+    "evidence_download": "Evidence downloaded",
+    "evidence_content_view": "Evidence content opened",
+    "evidence_verify": "Evidence verified",
+    "evidence_verify_all": "All evidence re-hashed (daily check)",
+    "evidence_export": "Evidence exported",
+    "evidence_transfer": "Custody transfer offered, accepted, declined or cancelled",
+    "evidence_withdraw": "Evidence withdrawn",
+    "evidence_extract_commands": "Commands of a capture extracted",
+    # --- compliance ----------------------------------------------------------------------------
+    "system_record": "Compliance record written",
+    "compliance_import": "Compliance records imported",
+    "risk_accept": "Risk accepted",
+    "snapshot_take": "Compliance snapshot taken",
+    # --- accounts and administration -------------------------------------------------------------
+    "sign_in": "Signed in",
+    "sign_in_failed": "Sign-in failed",
+    "second_factor_failed": "Second factor refused",
+    "sign_out": "Signed out",
+    "membership_change": "Membership or role changed",
+    "ingest_token_issue": "Ingest token issued",
+    "ingest_token_revoke": "Ingest token revoked",
+    "admin_add": "Added in the administration",
+    "admin_change": "Changed in the administration",
+    "admin_delete": "Deleted in the administration",
+    # --- the audit trail itself ------------------------------------------------------------------
+    "audit_read": "Audit trail read",
+    "audit_export": "Audit trail exported",
+    # --- refusals --------------------------------------------------------------------------------
+    "out_of_scope": "Record outside the caller's scope asked for",
+    "request_refused": "Request refused",
+}
+
+
+def label(act: str) -> str:
+    """The words for ``act`` (the name itself for an act this list does not know)."""
+    return ACTS.get(act, act)
+
+
+def register(name: str, words: str) -> None:
+    """Add an act (an app's own, e.g. the reports'); the same name twice must agree."""
+    if ACTS.get(name, words) != words:
+        raise ValueError(f"act {name!r} is registered already as {ACTS[name]!r}")
+    ACTS[name] = words
