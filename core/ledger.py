@@ -41,11 +41,14 @@ def genesis_hash(evidence_uid: str, sha256: str) -> str:
     return hashlib.sha256(f"docket-custody-v1:{evidence_uid}:{sha256}".encode()).hexdigest()
 
 
-def check_chain(entries: Iterable[tuple[int, dict[str, Any], str, str]], genesis: str) -> list[str]:
+def check_chain(
+    entries: Iterable[tuple[int, dict[str, Any], str, str]], genesis: str, *, first_seq: int = 1
+) -> list[str]:
     """Problems of a chain given as ``(seq, hashed fields, prev_hash, entry_hash)`` in seq
-    order; empty when it holds."""
+    order; empty when it holds. With ``first_seq`` above 1, the entries are the chain's tail
+    from that entry on and ``genesis`` the hash of the entry before it (a checkpoint's head)."""
     problems: list[str] = []
-    expected_prev, expected_seq = genesis, 1
+    expected_prev, expected_seq = genesis, first_seq
     for seq, fields, prev, stored in entries:
         if seq != expected_seq:
             problems.append(f"entry #{seq}: expected #{expected_seq} (gap or reorder)")
@@ -55,6 +58,6 @@ def check_chain(entries: Iterable[tuple[int, dict[str, Any], str, str]], genesis
         if recomputed != stored:
             problems.append(f"entry #{seq}: contents do not match its hash (altered)")
         expected_prev, expected_seq = stored, seq + 1
-    if expected_seq == 1:
+    if expected_seq == 1 and first_seq == 1:
         problems.append("the ledger is empty")
     return problems

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import reminders
+from . import integrity, reminders
 
 
 @shared_task(name="reporting.tasks.send_due_reminders", ignore_result=True, expires=300)
@@ -14,3 +14,18 @@ def send_due_reminders() -> int:
     minutes is dropped, since a later one does the same work. Returns how many were sent.
     """
     return reminders.send_due_reminders()
+
+
+@shared_task(name="reporting.tasks.make_checkpoints", ignore_result=True, expires=1800)
+def make_checkpoints() -> int:
+    """Sign the head of every audit and custody chain that moved (``reporting.integrity``).
+    Beat runs it every hour; a run that finds nothing moved signs nothing. Returns how many
+    checkpoints were made."""
+    return len(integrity.checkpoint_all().made)
+
+
+@shared_task(name="reporting.tasks.verify_integrity", ignore_result=True)
+def verify_integrity() -> int:
+    """Verify every chain against its checkpoints and every due time; mail each agency's
+    administrators the breaks found (beat: daily). Returns how many breaks were found."""
+    return len(integrity.alert_breaks().failures)

@@ -14,6 +14,7 @@ The builders these fixtures use, and everything else the tests share, are in ``t
 from datetime import UTC, datetime
 
 import pytest
+from django.db.backends.postgresql.operations import DatabaseOperations
 from rest_framework.test import APIClient
 
 from accounts.context import context_for
@@ -43,6 +44,25 @@ def _shipped_rule_sets(request):
 
     for path in sorted(RULESET_DIR.glob("*.json")):
         load_document(read_document(path), RuleSet=RuleSet, ObligationRule=ObligationRule)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_past_append_only_triggers():
+    """A transactional test ends by flushing every table with one TRUNCATE, which the
+    append-only tables refuse (as they must outside tests: core.append_only). The test flush
+    alone runs with triggers off: ``session_replication_role = replica``, set LOCAL inside the
+    flush's own transaction (the test database's user is a superuser)."""
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if statements:
+            statements = ["SET LOCAL session_replication_role = replica", *statements]
+        return statements
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
 
 
 @pytest.fixture

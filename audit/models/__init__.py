@@ -14,6 +14,8 @@ from django.db import models
 from core import ledger
 from core.append_only import AppendOnlyModel
 
+from .checkpoint import Checkpoint, CheckpointKind  # noqa: F401 (the app's models)
+
 INSTALLATION_CHAIN = "installation"
 
 

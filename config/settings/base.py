@@ -263,6 +263,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.tasks.verify_evidence",
         "schedule": timedelta(days=1),
     },
+    # The head of every audit and custody chain that moved is signed (audit.Checkpoint)…
+    "checkpoints-hourly": {
+        "task": "reporting.tasks.make_checkpoints",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 1800},
+    },
+    # …and every chain is checked against them (and every due time against its rule) once a
+    # day; the agency administrators are mailed any break.
+    "verify-integrity-daily": {
+        "task": "reporting.tasks.verify_integrity",
+        "schedule": timedelta(days=1),
+    },
     # Durable jobs (snapshots, capture decoding) whose broker message was lost are queued again.
     "job-sweep": {
         "task": "core.jobs.sweep",
@@ -312,6 +324,8 @@ DOCKET_SIGNING_KEY_FILE = env("DOCKET_SIGNING_KEY_FILE", default="")
 DOCKET_SIGNING_KEY_CREATE = False  # only `make run` creates a key on first use
 DOCKET_SIGNING_TRUSTED_KEYS = env("DOCKET_SIGNING_TRUSTED_KEYS", default="")
 DOCKET_REQUIRE_SIGNING_KEY = False  # production: the deploy check fails without a key
+# The installation's name on the first line of every signed checkpoint.
+DOCKET_CHECKPOINT_ORIGIN = env("DOCKET_CHECKPOINT_ORIGIN", default="docket")
 DOCKET_DEFAULT_RULESET = ("FISMA 2014 / OMB M-17-05", "1")
 
 # The calendar feed's secret is its URL path: every log that could name a path redacts it

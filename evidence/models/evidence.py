@@ -58,6 +58,9 @@ class Evidence(models.Model):
 
     agency_path = "incident__agency"
     incident_path = "incident"
+    # Its write-once trigger is in the migrations; core.append_only adds the TRUNCATE refusal.
+    refuse_truncate = True
+    append_only_message = "Evidence is write-once and never deleted"
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     incident = models.ForeignKey(

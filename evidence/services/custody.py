@@ -9,8 +9,16 @@ from datetime import datetime
 from django.db import transaction
 
 from accounts.context import AgencyContext
-from core import ledger
+from audit.checkpoints import (
+    ExportedCopy,
+    against_checkpoints,
+    missing_from_database,
+    stored_checkpoints,
+)
+from audit.models import CheckpointKind
+from core import ledger, signing
 from core.errors import InvalidInput
+from evidence.checkpoints import custody_chain
 from evidence.models import Action, CustodyEntry, Evidence
 
 from .common import _now, _person, _roles_text
@@ -83,21 +91,49 @@ def ledger_check(evidence: Evidence, entries=None) -> list[str]:
 
 @dataclass
 class CheckResult:
-    evidence: Evidence
+    evidence: Evidence | None
     ok: bool
     problems: list[str]
+    chain: str = ""
 
     def line(self) -> str:
         ev = self.evidence
+        if ev is None:  # a chain only its checkpoints remember
+            return f"FAILED custody {self.chain}: {'; '.join(self.problems)}"
         head = f"{'OK' if self.ok else 'FAILED'} evidence {ev.pk} {ev.incident.number} "
         head += repr(ev.original_filename)
         return head if self.ok else f"{head}: {'; '.join(self.problems)}"
 
 
-def ledger_verify() -> list[CheckResult]:
-    """Walk every item's custody chain (``manage.py verify_ledger``)."""
-    results = []
+def ledger_verify(copy: ExportedCopy | None = None) -> list[CheckResult]:
+    """Walk every item's custody chain (``manage.py verify_ledger``): its links and hashes,
+    and the signed checkpoints of it — those in the database, or those of an exported
+    ``copy`` (with the copy's keys; a checkpoint the database lost is named). A checkpoint of
+    a chain whose item is gone is a failure of its own."""
+    if copy is None:
+        checkpoints = stored_checkpoints(CheckpointKind.CUSTODY)
+        keys = signing.trusted_public_keys()
+        missing: list[tuple[str, str]] = []
+    else:
+        checkpoints, keys = copy.of_kind(CheckpointKind.CUSTODY), copy.public_keys
+        missing = missing_from_database(copy, CheckpointKind.CUSTODY)
+    results, seen = [], set()
     for ev in Evidence.objects.select_related("incident").order_by("pk").iterator(chunk_size=200):
-        problems = ledger_check(ev)
-        results.append(CheckResult(ev, not problems, problems))
+        chain = custody_chain(ev.uid)
+        seen.add(chain)
+        entries = list(ev.custody.order_by("seq"))
+        problems = ledger_check(ev, entries)
+        cps = checkpoints.get(chain, [])
+        problems += against_checkpoints(
+            cps,
+            length=entries[-1].seq if entries else 0,
+            hashes={e.seq: e.entry_hash for e in entries},
+            public_keys=keys,
+        )
+        problems += [p for c, p in missing if c == chain]
+        results.append(CheckResult(ev, not problems, problems, chain))
+    for chain in sorted(set(checkpoints) - seen):
+        problems = against_checkpoints(checkpoints[chain], length=0, hashes={}, public_keys=keys)
+        problems += [p for c, p in missing if c == chain]
+        results.append(CheckResult(None, False, problems or ["the item is gone"], chain))
     return results

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from core.append_only import AppendOnlyModel
+
 
 class Decision(models.TextChoices):
     MAJOR = "major", "Major incident"
@@ -17,7 +19,7 @@ class PiiAct(models.TextChoices):
     ACCESS = "access", "Unauthorized access"
 
 
-class Determination(models.Model):
+class Determination(AppendOnlyModel):
     """An approving official's major-incident determination, with the assessment behind it.
 
     The assessment (harm categories, NCISS level, PII, breach) is weighed against the criteria
@@ -29,6 +31,7 @@ class Determination(models.Model):
 
     agency_path = "incident__agency"
     incident_path = "incident"
+    append_only_message = "Determinations are never edited: a correction is a new determination."
 
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.PROTECT, related_name="determinations"

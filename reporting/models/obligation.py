@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
 
+from core.append_only import AppendOnlyModel
 from reporting.clock import Status, obligation_status
 
 
@@ -111,11 +112,12 @@ class Obligation(models.Model):
         )
 
 
-class Submission(models.Model):
+class Submission(AppendOnlyModel):
     """A report actually sent to meet an obligation: who sent it, when, to whom, how."""
 
     agency_path = "obligation__incident__agency"
     incident_path = "obligation__incident"
+    append_only_message = "Submissions are a record of what was sent: never edited or removed."
 
     class Channel(models.TextChoices):
         CISA_PORTAL = "cisa_portal", "CISA Incident Reporting System"
