@@ -291,11 +291,14 @@ class BagBuild:
             {
                 "evidence": {"id": ev.pk, "uid": str(ev.uid), "sha256": ev.sha256},
                 "chain": {
-                    "hash": "SHA-256 of the canonical JSON of 'hashed' with 'prev_hash'",
+                    "hash": "SHA-256 of the canonical JSON of 'hashed' with 'prev_hash'; the "
+                    "first entry's prev_hash is SHA-256 of "
+                    "'docket-custody-v1:<uid>:<sha256>'",
                     "intact": not problems,
                     "problems": problems,
                 },
                 "entries": [records.custody_record(e, ev, self.tz) for e in entries],
+                "checkpoints": records.custody_checkpoints(ev, len(entries), self.tz),
             }
         )
 
@@ -423,6 +426,8 @@ class BagBuild:
                 "evidence": self.evidence_items,
                 "software": software_agent(),
                 "oxum": sum(m.size for m in self.payload_members()),
+                "has_reports": any(m.path.startswith("data/reports/") for m in self.members),
+                "has_audit": any(m.path.startswith("data/audit/") for m in self.members),
             },
         ).encode()
 

@@ -1,13 +1,14 @@
 """The records of an incident as a package writes them: plain JSON-ready dicts, every instant
 in UTC (ISO 8601) with the agency's wall clock and zone beside it.
 
-``report_parts`` and ``audit_parts`` are the two sources that come from other parts of Docket
-(report versions, the audit trail): each returns the package's files for them as
-``(path, make bytes, what)``.
+``report_parts`` and ``audit_parts`` return the package's files for the report versions and
+the audit trail as ``(path, make bytes, what)``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -15,7 +16,12 @@ from datetime import UTC, datetime
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from audit import acts as audit_acts
+from audit.checkpoints import checkpoints_covering
+from audit.models import CheckpointKind, chain_key
+from audit.selectors import incident_entries
 from core.time import format_local
+from evidence.checkpoints import custody_chain
 
 Part = tuple[str, Callable[[], bytes], str]
 
@@ -171,9 +177,131 @@ def report_parts(incident) -> Iterable[Part]:
     return ()
 
 
-def audit_parts(incident, tz) -> Iterable[Part]:
-    """The incident's audit entries and the checkpoints that cover them.
+AUDIT_CSV = [
+    "seq",
+    "at",
+    "at_local",
+    "actor_label",
+    "act",
+    "act_label",
+    "subject_type",
+    "subject_id",
+    "subject_ref",
+    "outcome",
+    "reason",
+    "changes",
+    "address",
+    "user_agent",
+    "request_id",
+    "prev_hash",
+    "entry_hash",
+]
 
-    The audit trail (``audit.AuditEntry``) is not part of this branch yet: nothing is packed
-    for it, and ``index.html`` says so."""
-    return ()
+
+def audit_record(entry, tz) -> dict:
+    return {
+        "seq": entry.seq,
+        "chain": entry.chain,
+        "at": _instant(entry.at),
+        "at_local": format_local(entry.at, tz),
+        "actor_label": entry.actor_label,
+        "act": entry.act,
+        "act_label": audit_acts.label(entry.act),
+        "subject_type": entry.subject_type,
+        "subject_id": entry.subject_id,
+        "subject_ref": entry.subject_ref,
+        "outcome": entry.outcome,
+        "reason": entry.reason,
+        "changes": json.dumps(entry.changes, sort_keys=True, cls=DjangoJSONEncoder),
+        "address": entry.address,
+        "user_agent": entry.user_agent,
+        "request_id": entry.request_id,
+        "prev_hash": entry.prev_hash,
+        "entry_hash": entry.entry_hash,
+        "hashed": entry.hashed_fields(),
+    }
+
+
+def checkpoint_record(cp, tz) -> dict:
+    return {
+        "kind": cp.kind,
+        "chain": cp.chain,
+        "length": cp.length,
+        "head_hash": cp.head_hash,
+        "signed_at": _instant(cp.signed_at),
+        "signed_at_local": format_local(cp.signed_at, tz),
+        "key_id": cp.key_id,
+        "signature": cp.signature,
+        "body": cp.body,
+    }
+
+
+def custody_checkpoints(ev, length: int, tz) -> list[dict]:
+    """The signed checkpoints of the item's custody chain covering its first ``length``
+    entries."""
+    covering = checkpoints_covering(CheckpointKind.CUSTODY, custody_chain(ev.uid), length)
+    return [checkpoint_record(cp, tz) for cp in covering]
+
+
+def _json(document) -> bytes:
+    return json.dumps(document, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode()
+
+
+def audit_parts(incident, tz) -> Iterable[Part]:
+    """The incident's audit entries (JSON with what each hash covers, and CSV) and the signed
+    checkpoints of the agency's chain that cover them (from the first on). The entries are a part of
+    the agency's chain (other incidents' entries lie between them): each entry's hash is
+    recomputed from its ``hashed`` fields and ``prev_hash``; the links between them, and the
+    checkpoints, are checked against the whole chain by ``verify_audit`` where Docket runs."""
+    chain = chain_key(incident.agency_id)
+    read: dict = {}
+
+    def gathered() -> tuple[list, list[dict], list]:
+        # Read when the stream reaches the first of these files (after the evidence, so the
+        # items' export entries are in), once for all three.
+        if not read:
+            entries = list(incident_entries(incident))
+            first = entries[0].seq if entries else 0
+            read["entries"] = entries
+            read["rows"] = [audit_record(e, tz) for e in entries]
+            read["covering"] = list(checkpoints_covering(CheckpointKind.AUDIT, chain, first))
+        return read["entries"], read["rows"], read["covering"]
+
+    def entries_json() -> bytes:
+        _, rows, _ = gathered()
+        return _json(
+            {
+                "chain": chain,
+                "time_zone": tz.key,
+                "hash": "SHA-256 of the canonical JSON of 'hashed' with 'prev_hash'",
+                "entries": rows,
+            }
+        )
+
+    def entries_csv() -> bytes:
+        _, rows, _ = gathered()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(AUDIT_CSV)
+        writer.writerows([row[f] for f in AUDIT_CSV] for row in rows)
+        return out.getvalue().encode()
+
+    def checkpoints_json() -> bytes:
+        entries, _, covering = gathered()
+        return _json(
+            {
+                "chain": chain,
+                "first_seq": entries[0].seq if entries else None,
+                "last_seq": entries[-1].seq if entries else None,
+                "note": "Signed heads of the agency's audit chain at or after the first entry "
+                "here: each covers the entries up to its length. Entries written after the "
+                "last checkpoint (this package's own, for one) are covered by the next.",
+                "checkpoints": [checkpoint_record(cp, tz) for cp in covering],
+            }
+        )
+
+    return [
+        ("data/audit/entries.json", entries_json, "audit entries"),
+        ("data/audit/entries.csv", entries_csv, "audit entries"),
+        ("data/audit/checkpoints.json", checkpoints_json, "audit checkpoints"),
+    ]

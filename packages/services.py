@@ -1,9 +1,9 @@
 """Evidence packages: asking for one (a job row), building it (the worker, into storage, or the
 command, into a file), downloading it, and what Docket recorded of each.
 
-Every build and download is an audit entry (``_audit``: the one call site of each act), every
-item packed an ``export`` custody entry (``evidence.services.custody_export``, with the re-hash
-done while the item streamed).
+Every request, build (or failed build) and download is an audit entry (``_audit``), every item
+packed an ``export`` custody entry and its audit entry (``evidence.services.custody_export``,
+with the re-hash done while the item streamed).
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from django.utils import timezone
 from accounts.context import AgencyContext, AgencyContextError, context_for
 from accounts.permissions import require
 from accounts.scoping import scope
+from audit.acts import register
+from audit.models import Outcome
+from audit.trail import record
 from core.errors import Conflict, DocketError, InvalidInput, NotFound
 from core.jobs import JobState, enqueue_on_commit, register_sweep, requeue_stale
 from core.storage import (
@@ -58,25 +61,33 @@ def build_timeout() -> timedelta:
     return timedelta(seconds=getattr(settings, "DOCKET_PACKAGE_BUILD_TIMEOUT_SECONDS", 6 * 3600))
 
 
+register("package_request", "Evidence package asked for")
+register("package_build", "Evidence package built")
+register("package_download", "Evidence package downloaded")
+
+
 def _audit(
     act: str,
     *,
     ctx: AgencyContext | None,
     package: Package,
-    outcome: str = "success",
+    outcome: str = Outcome.SUCCESS,
     reason: str = "",
     changes: dict | None = None,
 ) -> None:
-    """The audit entry of a package act (built, downloaded, refused). The audit trail
-    (``audit.trail.record``) is not on this branch yet: logged until it is merged."""
-    logger.info(
-        "audit %s %s package %s of %s by %s%s",
+    """The audit entry of a package act (asked for, built or failed, downloaded): on the
+    incident's agency's chain, in the current transaction (its own when none is open)."""
+    actor = ctx.user if ctx is not None and ctx.user is not None else package.requested_by
+    record(
         act,
-        outcome,
-        package.uid,
-        package.incident.number,
-        getattr(ctx.user, "username", "operator") if ctx is not None else "system",
-        f": {reason}" if reason else "",
+        agency=package.incident.agency,
+        subject=package,
+        subject_ref=package.file_name,
+        incident=package.incident,
+        actor=actor,
+        outcome=outcome,
+        reason=reason,
+        changes=changes,
     )
 
 
@@ -97,6 +108,7 @@ def package_request(*, ctx: AgencyContext, incident, now: datetime | None = None
             queued_at=now,
             name=package_name(incident, now),
         )
+        _audit("package_request", ctx=ctx, package=package, reason="Built by the worker.")
         enqueue_on_commit(BUILD_TASK, package.pk)
     return package
 
@@ -170,14 +182,24 @@ def _bag(ctx: AgencyContext, package: Package, now: datetime) -> BagBuild:
     )
 
 
-def _record_built(package: Package, bag: BagBuild, sha256: str, size: int, now: datetime):
+def _record_built(
+    ctx, package: Package, bag: BagBuild, sha256: str, size: int, now: datetime
+) -> None:
+    """The package's record (SHA-256, size, every file) and its audit entry, together."""
     package.sha256, package.size = sha256, size
     package.contents = [
         {"path": f"{bag.name}/{m.path}", "size": m.size, "sha256": m.sha256} for m in bag.members
     ]
     package.key_id = bag.key_id
     package.state, package.finished_at, package.error = JobState.DONE, now, ""
-    package.save()
+    with transaction.atomic():
+        package.save()
+        _audit(
+            "package_build",
+            ctx=ctx,
+            package=package,
+            changes={"sha256": sha256, "size": size, "files": len(package.contents)},
+        )
 
 
 def package_build_run(*, job_id: int, now: datetime | None = None) -> Package | None:
@@ -208,14 +230,20 @@ def package_build_run(*, job_id: int, now: datetime | None = None) -> Package | 
         final += f"{package.uid.hex}.zip"
         package.storage_name = promote(temp_name, final)
         temp_name = None
-        _record_built(package, bag, sha256, reader.size, timezone.now())
+        _record_built(ctx, package, bag, sha256, reader.size, timezone.now())
     except DocketError as exc:  # a changed item, a requester who no longer sees it: final
         discard(temp_name)
         logger.error("Package %s failed: %s", package.uid, exc)
         package.error = getattr(exc, "message", str(exc))
         package.state, package.finished_at, package.started_at = JobState.FAILED, now, None
         package.save()
-        _audit("package_build", ctx=ctx, package=package, outcome="failure", reason=package.error)
+        _audit(
+            "package_build",
+            ctx=ctx,
+            package=package,
+            outcome=Outcome.FAILURE,
+            reason=package.error,
+        )
         return package
     except Exception as exc:
         discard(temp_name)
@@ -226,7 +254,6 @@ def package_build_run(*, job_id: int, now: datetime | None = None) -> Package | 
             package.state, package.finished_at = JobState.FAILED, now
         package.save()
         return package
-    _audit("package_build", ctx=ctx, package=package, changes={"sha256": package.sha256})
     return package
 
 
@@ -283,10 +310,15 @@ def package_export(
         package.error = getattr(exc, "message", f"{exc.__class__.__name__}: {exc}")
         package.state, package.finished_at = JobState.FAILED, timezone.now()
         package.save()
-        _audit("package_build", ctx=ctx, package=package, outcome="failure", reason=package.error)
+        _audit(
+            "package_build",
+            ctx=ctx,
+            package=package,
+            outcome=Outcome.FAILURE,
+            reason=package.error,
+        )
         raise
-    _record_built(package, bag, digest.hexdigest(), size, timezone.now())
-    _audit("package_build", ctx=ctx, package=package, changes={"sha256": package.sha256})
+    _record_built(ctx, package, bag, digest.hexdigest(), size, timezone.now())
     return package
 
 
@@ -351,7 +383,7 @@ def package_open(*, ctx: AgencyContext, package, now: datetime | None = None) ->
             "package_download",
             ctx=ctx,
             package=package,
-            outcome="failure",
+            outcome=Outcome.FAILURE,
             reason="the stored package is missing",
         )
         raise IntegrityFailure("The stored package is missing.") from exc

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import shutil
+import struct
 import subprocess
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -30,15 +31,20 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from accounts.context import context_for
 from accounts.models import Membership, Role
+from accounts.scoping import scope
+from audit.checkpoints import checkpoint_audit_chains
+from audit.models import AuditEntry
 from compliance.risk import services as services_risk
-from core import signing
+from core import ledger, signing
 from core.errors import NotFound, NotPermitted
 from core.jobs import sweep_now
 from evidence import integrity
 from evidence import services as evidence_services
 from evidence.errors import IntegrityFailure
 from evidence.models import Action, CustodyEntry
+from incidents.models import Incident
 from packages import services
 from packages.bag import BagBuild
 from packages.models import Package
@@ -83,6 +89,10 @@ def world(ctx, carol, audrey, agency_a, web_system, audit_grant):
     ]
     services_risk.snapshot_take(ctx=carol_ctx, incident=incident)
     return {"incident": incident, "items": items, "carol": carol_ctx}
+
+
+def demo_user(username):
+    return get_user_model().objects.get(username=username)
 
 
 def _build(ctx, incident, capture) -> Package:
@@ -228,6 +238,19 @@ def test_the_recorded_sha256_size_and_contents_match_the_stored_zip(built):
             assert recorded[name] == hashlib.sha256(zf.read(name)).hexdigest()
         evidence = [i for i in zf.infolist() if "/data/evidence/" in i.filename]
         assert evidence and all(i.compress_type == zipfile.ZIP_STORED for i in evidence)
+    # Every member's local header carries a ZIP64 extra field (its size is not known before it
+    # streams), so an item over 4 GiB needs nothing else.
+    raw = path.read_bytes()
+    for info in zipfile.ZipFile(path).infolist():
+        name_len, extra_len = struct.unpack(
+            "<HH", raw[info.header_offset + 26 : info.header_offset + 30]
+        )
+        extra = raw[info.header_offset + 30 + name_len :][:extra_len]
+        assert extra[:2] == b"\x01\x00", info.filename
+    unzip = shutil.which("unzip")
+    assert unzip, "Info-ZIP's unzip is on PATH here"
+    tested = subprocess.run([unzip, "-tq", str(path)], capture_output=True, text=True, check=False)  # noqa: S603
+    assert tested.returncode == 0, tested.stdout + tested.stderr
     ok, out = _verify(path)
     assert ok, out
     assert f"Issued by Docket: package {package.uid}" in out
@@ -521,3 +544,76 @@ def test_the_published_profile_describes_the_bags_docket_writes(built, tmp_path)
     assert not Path(bag.path, "fetch.txt").exists() and profile["Allow-Fetch.txt"] is False
     for name in profile["Tag-Files-Required"]:
         assert Path(bag.path, name).is_file(), name
+
+
+def test_building_and_downloading_are_audit_entries_and_the_package_holds_the_trail(
+    client, ctx, audrey, agency_a, world, django_capture_on_commit_callbacks, tmp_path
+):
+    checkpoint_audit_chains()  # the agency's chain signed before the package is asked for
+    package = _build(ctx(audrey, agency_a), world["incident"], django_capture_on_commit_callbacks)
+    client.force_login(audrey)
+    assert client.get(f"/packages/{package.pk}/download/").status_code == 200
+    entries = AuditEntry.objects.filter(subject_type="packages.Package", subject_id=str(package.pk))
+    assert [(e.act, e.outcome, e.actor.username) for e in entries.order_by("seq")] == [
+        ("package_request", "success", "audrey"),
+        ("package_build", "success", "audrey"),
+        ("package_download", "success", "audrey"),
+    ]
+    built = entries.get(act="package_build")
+    assert built.changes["sha256"] == package.sha256
+    assert built.incident_id == world["incident"].pk
+    exports = AuditEntry.objects.filter(act="evidence_export", incident=world["incident"])
+    assert exports.count() == 2
+
+    bag_dir = _unzip(_stored_zip(package, tmp_path), tmp_path / "unzipped")
+    trail = json.loads((bag_dir / "data" / "audit" / "entries.json").read_text())
+    acts = [e["act"] for e in trail["entries"]]
+    assert "incident_open" in acts and "package_request" in acts
+    assert acts.count("evidence_export") == 2
+    for e in trail["entries"]:
+        assert ledger.entry_hash(e["hashed"], e["prev_hash"]) == e["entry_hash"]
+    signed = json.loads((bag_dir / "data" / "audit" / "checkpoints.json").read_text())
+    assert signed["checkpoints"], "the checkpoint taken before covers the first entries"
+    cp = signed["checkpoints"][0]
+    assert signing.verify(cp["body"].encode(), cp["signature"])
+    assert (bag_dir / "data" / "audit" / "entries.csv").read_text().startswith("seq,at,")
+
+
+def test_a_failed_build_is_an_audit_entry_naming_the_reason(
+    ctx, audrey, agency_a, world, django_capture_on_commit_callbacks
+):
+    _tamper_stored(world["items"][1])
+    package = _build(ctx(audrey, agency_a), world["incident"], django_capture_on_commit_callbacks)
+    failed = AuditEntry.objects.get(act="package_build", subject_id=str(package.pk))
+    assert failed.outcome == "failure"
+    assert "changed while it was being read" in failed.reason
+
+
+def test_the_demo_auditor_signs_in_sees_its_grant_and_validates_its_package_offline(
+    db, client, django_capture_on_commit_callbacks, tmp_path
+):
+    call_command("load_demo", stdout=io.StringIO())
+    assert client.login(username="auditor", password="docket-demo-2026")
+    home = client.get("/", follow=True)
+    assert home.redirect_chain[-1][0] == "/auditor/"
+    page = home.content.decode()
+    demo = Membership.objects.get(user__username="auditor").agency
+    granted = scope(Incident.objects.all(), context_for(demo_user("auditor"), demo))
+    (incident,) = granted
+    assert incident.number in page
+    others = Incident.objects.filter(agency=demo).exclude(pk=incident.pk)
+    assert others.exists() and not any(o.number in page for o in others)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/incidents/{incident.number}/packages/")
+    package = Package.objects.get(incident=incident)
+    assert package.state == "done", package.error
+    response = client.get(f"/packages/{package.pk}/download/")
+    path = tmp_path / package.file_name
+    path.write_bytes(b"".join(response.streaming_content))
+    bag_dir = _unzip(path, tmp_path / "unzipped")
+    cli = _bagit_cli(bag_dir)
+    assert cli.returncode == 0, cli.stderr
+    assert list((bag_dir / "data" / "evidence").iterdir())
+    ok, out = _verify(path)
+    assert ok, out
