@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from .context import AGENCY_WIDE_ROLES, AgencyContext
 from .models import Membership, Role
@@ -42,12 +43,17 @@ def _model(label: str):
     return apps.get_model(label)
 
 
+def _grants_in_force():
+    """The auditor grants whose window holds now (from ``valid_from``, until ``valid_until``):
+    before and after it, the incident is not granted at all."""
+    now = timezone.now()
+    return _model("incidents.AuditorGrant").objects.filter(valid_from__lte=now, valid_until__gt=now)
+
+
 def _granted_incidents(ctx: AgencyContext):
-    """A subquery: the ids of the incidents of ``ctx``'s agency granted to its user."""
+    """A subquery: the ids of the incidents of ``ctx``'s agency granted to its user, now."""
     return (
-        _model("incidents.AuditorGrant")
-        .objects.filter(user=ctx.user, incident__agency=ctx.agency)
-        .values("incident_id")
+        _grants_in_force().filter(user=ctx.user, incident__agency=ctx.agency).values("incident_id")
     )
 
 
@@ -167,7 +173,7 @@ def members_who_see(incident) -> QuerySet:
     """The memberships, in the incident's agency, of everyone who sees ``incident`` by the
     rules above: the agency-wide roles, ISSOs of one of its systems or who opened it, and
     auditors granted it. The one place custody transfers and reminders ask "who sees it"."""
-    granted = incident.auditor_grants.values("user_id")
+    granted = _grants_in_force().filter(incident_id=incident.pk).values("user_id")
     systems = incident.systems.through.objects.filter(incident_id=incident.pk).values(
         "informationsystem_id"
     )

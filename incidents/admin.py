@@ -3,13 +3,16 @@ checks the actor's role and appends an ``IncidentEvent``), never through a model
 only write here is granting auditors access to incidents (and revoking it), which is logged
 on the incident."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.utils import timezone
 from django.utils.text import Truncator
 
 from accounts.admin import AgencyScopedAdmin, AgencyScopedInline, agency_members
 from accounts.context import get_context
 from accounts.models import Membership, Role
+from core.errors import InvalidInput
 
 from . import services
 from .models import (
@@ -165,19 +168,49 @@ class IndicatorAdmin(AgencyScopedAdmin):
     readonly_fields = fields
 
 
+class AuditorGrantForm(forms.ModelForm):
+    """The grant's window, checked as the service checks it (times in the agency's zone: the
+    admin's views run in it)."""
+
+    class Meta:
+        model = AuditorGrant
+        fields = ("incident", "user", "valid_from", "valid_until")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end:
+            try:
+                services.grant_window(
+                    now=timezone.now(),
+                    valid_from=start,
+                    valid_until=end,
+                    tz=timezone.get_current_timezone(),
+                )
+            except InvalidInput as exc:
+                field = exc.extra.get("field")
+                self.add_error(field if field in self.fields else None, exc.message)
+        return data
+
+
 @admin.register(AuditorGrant)
 class AuditorGrantAdmin(AgencyScopedAdmin):
     """Which auditor may read which incident. Granted and revoked here (each logged on the
     incident); never edited."""
 
+    form = AuditorGrantForm
     allow_add = True
     allow_delete = True
-    list_display = ("incident", "user", "granted_by", "granted_at")
+    list_display = ("incident", "user", "valid_from", "valid_until", "in_force", "granted_by")
     list_filter = (("user", RelatedOnlyFieldListFilter),)
     search_fields = ("incident__number", "user__username")
     list_select_related = ("incident", "user", "granted_by")
-    fields = ("incident", "user", "granted_by", "granted_at")
+    fields = ("incident", "user", "valid_from", "valid_until", "granted_by", "granted_at")
     readonly_fields = ("granted_by", "granted_at")
+
+    @admin.display(description="In force", boolean=True)
+    def in_force(self, obj):
+        return obj.is_valid_at(timezone.now())
 
     def choices_for(self, request, db_field, ctx):
         if db_field.name == "user" and ctx is not None:
@@ -188,7 +221,11 @@ class AuditorGrantAdmin(AgencyScopedAdmin):
     def save_model(self, request, obj, form, change):
         # Through the service: role check, row lock and the GRANT event in one place.
         grant = services.auditor_grant(
-            ctx=get_context(request), incident=obj.incident, user=obj.user
+            ctx=get_context(request),
+            incident=obj.incident,
+            user=obj.user,
+            valid_from=obj.valid_from,
+            valid_until=obj.valid_until,
         )
         obj.pk, obj.granted_by, obj.granted_at = grant.pk, grant.granted_by, grant.granted_at
 

@@ -7,9 +7,10 @@ locks the incident row, so concurrent acts on one incident are serialised.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +21,8 @@ from accounts.labels import field_label, first_error
 from accounts.models import Membership, Role
 from accounts.permissions import require
 from accounts.scoping import scope
+from audit.acts import register as register_act
+from audit.trail import record as audit_record
 from audit.trail import record_for
 from compliance.models import InformationSystem
 from core.errors import Conflict, InvalidInput
@@ -34,7 +37,7 @@ from core.events import (
     publish,
 )
 from core.locking import lock_row
-from core.time import format_local
+from core.time import format_local, require_aware
 from reporting.criteria import Assessment, CriteriaError, recommend
 from reporting.rules import ruleset_in_force
 
@@ -611,37 +614,153 @@ def additional_information_record(
     return info
 
 
+def grant_window(
+    *, now: datetime, valid_from: datetime | None, valid_until: datetime | None, tz
+) -> tuple[datetime, datetime]:
+    """The window of a new grant: from ``valid_from`` (default now) until ``valid_until``
+    (default DOCKET_AUDITOR_GRANT_DEFAULT_DAYS later); it must end after it starts, after now,
+    and last at most DOCKET_AUDITOR_GRANT_MAX_DAYS. ``InvalidInput`` names the field."""
+    start = valid_from or now
+    require_aware("valid_from", start)
+    end = valid_until or start + timedelta(days=settings.DOCKET_AUDITOR_GRANT_DEFAULT_DAYS)
+    require_aware("valid_until", end)
+    if end <= start:
+        raise InvalidInput(
+            f"A grant must end after it starts (from {format_local(start, tz)}, "
+            f"until {format_local(end, tz)}).",
+            field="valid_until",
+        )
+    if end <= now:
+        raise InvalidInput(
+            f"A grant must end in the future (until {format_local(end, tz)}, "
+            f"now is {format_local(now, tz)}).",
+            field="valid_until",
+        )
+    longest = settings.DOCKET_AUDITOR_GRANT_MAX_DAYS
+    if end - start > timedelta(days=longest):
+        raise InvalidInput(
+            f"A grant lasts at most {longest} days (from {format_local(start, tz)}, "
+            f"until {format_local(end, tz)}).",
+            field="valid_until",
+        )
+    return start, end
+
+
 @transaction.atomic
 def auditor_grant(
-    *, ctx: AgencyContext, incident: Incident, user, note: str = "", now: datetime | None = None
+    *,
+    ctx: AgencyContext,
+    incident: Incident,
+    user,
+    note: str = "",
+    now: datetime | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
 ):
-    """Let an auditor of the agency read ``incident``. Idempotent; logged on the incident."""
+    """Let an auditor of the agency read ``incident`` from ``valid_from`` until
+    ``valid_until`` (``grant_window``'s defaults and limits). Granting again sets a new window
+    (an expired grant is renewed this way). Logged on the incident."""
     now = _now(now)
     require(ctx, "auditor_grant")
     incident = lock_incident(ctx, incident)
     if not Membership.objects.filter(user=user, agency=ctx.agency, role=Role.AUDITOR).exists():
         raise InvalidInput(f"{user} is not an auditor of {ctx.agency.abbreviation}.", field="user")
+    tz = ctx.agency.tz
+    start, end = grant_window(now=now, valid_from=valid_from, valid_until=valid_until, tz=tz)
     grant, created = AuditorGrant.objects.get_or_create(
-        incident=incident, user=user, defaults={"granted_by": ctx.user}
+        incident=incident,
+        user=user,
+        defaults={"granted_by": ctx.user, "valid_from": start, "valid_until": end},
     )
-    if created:
-        _event(
-            incident,
-            EventKind.GRANT,
-            actor=ctx.user,
-            at=now,
-            note=note or f"Auditor {user.get_username()} granted access.",
-            data={"user": user.pk, "granted": True},
-        )
-        record_for(
-            ctx,
-            "auditor_grant",
-            subject=incident,
-            at=now,
-            changes={"auditor": {"before": None, "after": user.get_username()}},
-            reason=note,
-        )
+    before = (None, None) if created else (grant.valid_from, grant.valid_until)
+    if not created:
+        if (grant.valid_from, grant.valid_until) == (start, end):
+            return grant
+        grant.granted_by, grant.valid_from, grant.valid_until = ctx.user, start, end
+        grant.expiry_recorded_at = None
+        grant.save(update_fields=["granted_by", "valid_from", "valid_until", "expiry_recorded_at"])
+    window = f"from {format_local(start, tz)} until {format_local(end, tz)}"
+    _event(
+        incident,
+        EventKind.GRANT,
+        actor=ctx.user,
+        at=now,
+        note=note
+        or (
+            f"Auditor {user.get_username()} granted access {window}."
+            if created
+            else f"Auditor {user.get_username()}'s access renewed {window}."
+        ),
+        data={
+            "user": user.pk,
+            "granted": True,
+            "valid_from": start.isoformat(),
+            "valid_until": end.isoformat(),
+        },
+    )
+    record_for(
+        ctx,
+        "auditor_grant",
+        subject=incident,
+        at=now,
+        changes={
+            "auditor": {
+                "before": None if created else user.get_username(),
+                "after": user.get_username(),
+            },
+            "valid_from": {"before": before[0], "after": start},
+            "valid_until": {"before": before[1], "after": end},
+        },
+        reason=note,
+    )
     return grant
+
+
+register_act("auditor_grant_expired", "Auditor's grant expired")
+
+
+def grants_record_expiries(*, now: datetime | None = None) -> int:
+    """Write each auditor grant's expiry to the audit trail (and the incident's history),
+    once: the grants whose ``valid_until`` has passed and whose expiry is not recorded yet.
+    Safe with several workers (each grant is taken under a skip-locked row lock). Returns how
+    many expiries it recorded (``incidents.tasks.record_grant_expiries``, every few minutes)."""
+    now = _now(now)
+    done = 0
+    due = AuditorGrant.objects.filter(valid_until__lte=now, expiry_recorded_at__isnull=True)
+    for pk in due.order_by("valid_until").values_list("pk", flat=True):
+        with transaction.atomic():
+            grant = (
+                AuditorGrant.objects.select_for_update(skip_locked=True)
+                .select_related("incident__agency", "user")
+                .filter(pk=pk, expiry_recorded_at__isnull=True, valid_until__lte=now)
+                .first()
+            )
+            if grant is None:
+                continue
+            incident, tz = grant.incident, grant.incident.agency.tz
+            username = grant.user.get_username()
+            Incident.objects.select_for_update().filter(pk=incident.pk).first()
+            audit_record(
+                "auditor_grant_expired",
+                agency=incident.agency,
+                subject=grant,
+                subject_ref=f"{username} on {incident.number}",
+                incident=incident,
+                at=now,
+                changes={"valid_until": grant.valid_until.isoformat()},
+            )
+            _event(
+                incident,
+                EventKind.GRANT,
+                actor=None,
+                at=now,
+                note=f"Auditor {username}'s access expired "
+                f"({format_local(grant.valid_until, tz)}).",
+                data={"user": grant.user_id, "granted": False, "expired": True},
+            )
+            AuditorGrant.objects.filter(pk=grant.pk).update(expiry_recorded_at=now)
+            done += 1
+    return done
 
 
 @transaction.atomic

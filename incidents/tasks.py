@@ -4,7 +4,7 @@ from celery import shared_task
 
 from accounts.models import Agency
 
-from . import ingest
+from . import ingest, services
 
 
 @shared_task(name="incidents.tasks.group_detections", ignore_result=True)
@@ -19,3 +19,10 @@ def group_detections(agency_id: int | None = None) -> int:
     return sum(
         ingest.detections_group(agency_id=pk) for pk in Agency.objects.values_list("pk", flat=True)
     )
+
+
+@shared_task(name="incidents.tasks.record_grant_expiries", ignore_result=True, expires=240)
+def record_grant_expiries() -> int:
+    """Write each auditor grant's expiry to the audit trail once (beat: every five minutes;
+    access itself ends at ``valid_until`` whatever this task does, in ``accounts.scoping``)."""
+    return services.grants_record_expiries()

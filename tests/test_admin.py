@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.admin import AgencyScopedAdmin
@@ -586,7 +587,9 @@ def test_membership_choices_are_the_agencys(world, as_user, agency_a, web_system
     assert list(membership.systems.all()) == [web_system]
 
 
-def test_auditor_grants_are_added_and_revoked_with_an_event(world, as_user, audrey, olivia):
+def test_auditor_grants_are_added_and_revoked_with_an_event(
+    world, as_user, audrey, olivia, agency_a
+):
     client = as_user(User.objects.get(username="adam"))
     incident = world["a_incident"]
     AuditorGrant.objects.filter(incident=incident).delete()
@@ -595,15 +598,28 @@ def test_auditor_grants_are_added_and_revoked_with_an_event(world, as_user, audr
     assert list(form.fields["incident"].queryset) == [incident]
     assert list(form.fields["user"].queryset) == [audrey]
 
+    now = timezone.localtime(timezone.now(), agency_a.tz)
+    later = now + timedelta(days=10)
+    window = {
+        "valid_from_0": f"{now:%Y-%m-%d}",
+        "valid_from_1": f"{now:%H:%M:%S}",
+        "valid_until_0": f"{later:%Y-%m-%d}",
+        "valid_until_1": f"{later:%H:%M:%S}",
+    }
     refused = client.post(
-        _url(AuditorGrant, "add"), {"incident": world["b_incident"].pk, "user": audrey.pk}
+        _url(AuditorGrant, "add"),
+        {"incident": world["b_incident"].pk, "user": audrey.pk, **window},
     )
     assert refused.status_code == 200
-    refused = client.post(_url(AuditorGrant, "add"), {"incident": incident.pk, "user": olivia.pk})
+    refused = client.post(
+        _url(AuditorGrant, "add"), {"incident": incident.pk, "user": olivia.pk, **window}
+    )
     assert refused.status_code == 200
     assert not AuditorGrant.objects.filter(incident=incident).exists()
 
-    response = client.post(_url(AuditorGrant, "add"), {"incident": incident.pk, "user": audrey.pk})
+    response = client.post(
+        _url(AuditorGrant, "add"), {"incident": incident.pk, "user": audrey.pk, **window}
+    )
     assert response.status_code == 302
     grant = AuditorGrant.objects.get(incident=incident)
     assert (grant.user, grant.granted_by.username) == (audrey, "adam")

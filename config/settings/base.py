@@ -281,6 +281,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=2),
         "options": {"expires": 100},
     },
+    # Access ends at a grant's valid_until by itself; this writes each expiry to the trail once.
+    "auditor-grant-expiries": {
+        "task": "incidents.tasks.record_grant_expiries",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
+    },
     # Grouping runs after each ingest commit; this sweep catches anything a lost message left.
     "group-detections-sweep": {
         "task": "incidents.tasks.group_detections",
@@ -321,6 +327,10 @@ DOCKET_PACKAGE_BUILD_TIMEOUT_SECONDS = env.int(
     "DOCKET_PACKAGE_BUILD_TIMEOUT_SECONDS", default=6 * 3600
 )
 # The rule set every new agency adopts unless told otherwise (name, version).
+# Auditor grants are time-boxed: the window a grant gets unless the grantor sets one, and the
+# longest window allowed.
+DOCKET_AUDITOR_GRANT_DEFAULT_DAYS = env.int("DOCKET_AUDITOR_GRANT_DEFAULT_DAYS", default=30)
+DOCKET_AUDITOR_GRANT_MAX_DAYS = env.int("DOCKET_AUDITOR_GRANT_MAX_DAYS", default=366)
 # The installation's Ed25519 signing key (core.signing): PEM text, or the path of a PEM file.
 # Earlier public keys (after a rotation) listed in DOCKET_SIGNING_TRUSTED_KEYS still verify.
 DOCKET_SIGNING_KEY = env("DOCKET_SIGNING_KEY", default="")

@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from accounts.models import Membership
@@ -255,8 +258,16 @@ class AdditionalInformation(models.Model):
         return f"{self.incident.number}: additional information of {self.recorded_at:%Y-%m-%d}"
 
 
+def grant_default_until():
+    return timezone.now() + timedelta(days=settings.DOCKET_AUDITOR_GRANT_DEFAULT_DAYS)
+
+
 class AuditorGrant(models.Model):
-    """An auditor may read this incident (and only the incidents granted to them)."""
+    """An auditor may read this incident (and only the incidents granted to them), from
+    ``valid_from`` until ``valid_until`` (set by whoever grants; ``incidents.services
+    .auditor_grant`` checks the window). Outside it the incident answers 404 to that auditor
+    everywhere (``accounts.scoping``); ``expiry_recorded_at`` is when the expiry was written
+    to the audit trail (once, by ``incidents.tasks.record_grant_expiries``)."""
 
     agency_path = "incident__agency"
     incident_path = "incident"
@@ -267,9 +278,22 @@ class AuditorGrant(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )
     granted_at = models.DateTimeField(auto_now_add=True)
+    valid_from = models.DateTimeField("valid from", default=timezone.now)
+    valid_until = models.DateTimeField("valid until", default=grant_default_until)
+    expiry_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["incident", "user"], name="grant_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="grant_once"),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gt=models.F("valid_from")),
+                name="grant_until_after_from",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "valid_until"], name="grant_user_until")]
 
     def __str__(self) -> str:
         return f"{self.user} may audit {self.incident.number}"
+
+    def is_valid_at(self, when) -> bool:
+        return self.valid_from <= when < self.valid_until
