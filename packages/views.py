@@ -34,32 +34,27 @@ def _row(package, tz) -> dict:
     }
 
 
-def _valid_until(grant):
-    # Time-boxed grants (valid_from/valid_until) come with the checkpoints branch; until
-    # then a grant has no expiry.
-    return getattr(grant, "valid_until", None)
-
-
 @with_context
 def auditor_home(request, ctx):
-    """The grants the caller holds in this agency, with their expiry, and each incident's
-    latest package (build one, download it)."""
+    """The grants the caller holds in this agency now (an expired one no longer shows, as its
+    incident no longer does), with their window, and each incident's latest package (build
+    one, download it)."""
     tz = ctx.agency.tz
     grants = (
-        scope(AuditorGrant.objects.select_related("incident__agency"), ctx)
+        scope(AuditorGrant.objects.select_related("incident__agency", "granted_by"), ctx)
         .filter(user=ctx.user)
         .order_by("incident__number")
     )
     rows = []
     for grant in grants:
         latest = services.visible_packages(ctx, grant.incident).first()
-        until = _valid_until(grant)
         rows.append(
             {
                 "grant": grant,
                 "incident": grant.incident,
                 "granted": format_local(grant.granted_at, tz),
-                "until": format_local(until, tz) if until else "",
+                "from": format_local(grant.valid_from, tz),
+                "until": format_local(grant.valid_until, tz),
                 "latest": _row(latest, tz) if latest is not None else None,
             }
         )

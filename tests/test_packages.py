@@ -40,11 +40,12 @@ from compliance.risk import services as services_risk
 from core import ledger, signing
 from core.errors import NotFound, NotPermitted
 from core.jobs import sweep_now
+from core.time import format_local
 from evidence import integrity
 from evidence import services as evidence_services
 from evidence.errors import IntegrityFailure
 from evidence.models import Action, CustodyEntry
-from incidents.models import Incident
+from incidents.models import AuditorGrant, Incident
 from packages import services
 from packages.bag import BagBuild
 from packages.models import Package
@@ -455,6 +456,30 @@ def test_auditor_cannot_download_ungranted_package(
         services.package_open(ctx=ctx(outsider, agency_a), package=package)
     with pytest.raises(NotFound):
         services.package_request(ctx=ctx(outsider, agency_a), incident=world["incident"])
+    # A grant whose window has passed is no grant.
+    AuditorGrant.objects.create(
+        incident=world["incident"],
+        user=outsider,
+        valid_from=timezone.now() - timedelta(days=40),
+        valid_until=timezone.now() - timedelta(days=10),
+    )
+    assert client.get(f"/packages/{package.pk}/download/").status_code == 404
+    with pytest.raises(NotFound):
+        services.package_open(ctx=ctx(outsider, agency_a), package=package)
+
+
+def test_an_expired_grant_answers_404_for_the_package(client, ctx, audrey, agency_a, built):
+    package, _ = built
+    client.force_login(audrey)
+    assert client.get(f"/packages/{package.pk}/download/").status_code == 200
+    assert package.incident.number in client.get("/auditor/").content.decode()
+    with time_machine.travel(NOW + timedelta(days=31), tick=False):  # the default 30 days
+        client.force_login(audrey)  # a fresh session: the old one expired too
+        assert client.get(f"/packages/{package.pk}/download/").status_code == 404
+        assert client.get(f"/incidents/{package.incident.number}/packages/").status_code == 404
+        assert package.incident.number not in client.get("/auditor/").content.decode()
+        with pytest.raises(NotFound):
+            services.package_open(ctx=ctx(audrey, agency_a), package=package)
 
 
 def test_the_granted_auditor_downloads_the_package_it_built(client, ctx, audrey, agency_a, built):
@@ -499,6 +524,8 @@ def test_the_auditor_lands_on_its_grants_with_a_package_each(client, audrey, wor
     assert world["incident"].number in page
     assert f"/packages/{package.pk}/download/" in page
     assert "(America/New_York)" in page
+    grant = AuditorGrant.objects.get(user=audrey)
+    assert format_local(grant.valid_until, grant.incident.agency.tz) in page
 
 
 def test_asking_for_a_package_shows_it_building_then_ready(
