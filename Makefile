@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json
 # `make test` runs on PostgreSQL; `make run` stays on the embedded SQLite unless DATABASE_URL is set.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket
 
-.PHONY: run test lint venv chromium sysdig clean
+.PHONY: run test lint venv chromium sysdig weasyprint clean
 
 venv: $(STAMP) $(NODE_STAMP)
 
@@ -35,11 +35,22 @@ sysdig:
 	  echo "Installing Debian's sysdig for the capture tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sysdig; }
 
+# Report PDFs are rendered by WeasyPrint, which needs Debian's Pango (and HarfBuzz's subsetter,
+# to embed only the glyphs a report uses).
+WEASYPRINT_LIBS := libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2-1.0-0 \
+  libharfbuzz-subset.so.0:libharfbuzz-subset0
+weasyprint:
+	@missing=""; for pair in $(WEASYPRINT_LIBS); do \
+	  ldconfig -p | grep -q "$${pair%%:*}" || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian's$$missing for the report PDFs"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+
 # Everything on embedded defaults: SQLite in var/, a filesystem Celery broker in var/broker,
 # mail printed on the console. Ctrl-C stops the web server, the worker and beat.
 # The worker decodes uploaded captures with sysdig; without it (no root, no apt) the demo still
 # runs and each extraction is recorded as failed.
-run: venv
+run: venv weasyprint
 	@$(MAKE) --no-print-directory sysdig || echo "warning: sysdig is not installed; command timelines from captures will be recorded as failed"
 	DJANGO_SETTINGS_MODULE=config.settings.local bash scripts/run.sh
 
@@ -51,7 +62,7 @@ lint: venv
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) scripts/check_layers.py
 
-test: lint chromium sysdig
+test: lint chromium sysdig weasyprint
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite:///:memory: \
 	  $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=config.settings.production \

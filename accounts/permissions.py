@@ -63,6 +63,7 @@ EDITOR = "an ISSO, compliance officer or approving official"
 APPROVER = "an approving official"
 GRANTOR = "an agency administrator or an approving official"
 PACKAGER = "a compliance officer, an agency administrator or an auditor"
+REVIEWER = "a compliance officer or an approving official"
 
 ACTS: dict[str, Act] = {
     # --- incidents (incidents.services, incidents.ingest, incidents.models.incident) ------
@@ -99,6 +100,25 @@ ACTS: dict[str, Act] = {
     # --- reporting (reporting.services) ----------------------------------------------------
     "obligation_submit": _act(ISSO, CO, AO, who=EDITOR, what="record a submission"),
     "obligation_waive": _act(AO, who=APPROVER, what="waive a reporting obligation"),
+    # --- reports (reporting.reports, reporting.models.report) -------------------------------
+    "report_draft": _act(
+        ISSO,
+        CO,
+        AO,
+        who=EDITOR,
+        what="draft or edit a report, send it for review or start a new revision",
+    ),
+    "report_render": _act(ISSO, CO, AO, who=EDITOR, what="render a report"),
+    "report_return": _act(CO, AO, who=REVIEWER, what="return a report to draft"),
+    "report_approve": _act(
+        AO,
+        who=APPROVER,
+        what="approve a report",
+        object_rule="Never one whose narrative they edited (separation of duties).",
+    ),
+    "report_submit": _act(
+        ISSO, CO, AO, who=EDITOR, what="record that a report was submitted, or CISA's answer"
+    ),
     # --- compliance (compliance.services, compliance.risk.services) ------------------------
     "compliance_import": _act(
         CO,

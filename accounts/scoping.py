@@ -15,6 +15,10 @@ declarations select:
   ISSO's assigned systems, and for an auditor the systems affected by the incidents it was
   granted. ``from_incident_path`` (optional) is the record's link to the incident it was made
   from: an auditor reads such a record only if it sees that incident too.
+- ``agency_wide_when_incident_null`` (with ``incident_path``) — a row that may belong to no
+  incident (the annual FISMA summary, which spans all the agency's incidents): without one it
+  is seen by the agency-wide roles only (compliance officers, approving officials,
+  administrators); with one, like any row of that incident.
 - ``shared_when_agency_null`` — reference data (frameworks, controls, crosswalks): rows of no
   agency are read by everyone; the agency's own (licensed catalogs) by its members, except an
   auditor holding no grant.
@@ -144,7 +148,12 @@ def scope(queryset: QuerySet, ctx: AgencyContext) -> QuerySet:
         raise TypeError(f"{model.__name__} declares no agency_path and cannot be scoped.")
     incident_path = getattr(model, "incident_path", None)
     if incident_path is not None:
-        return queryset.filter(visible_incident_filter(ctx, incident_path))
+        q = visible_incident_filter(ctx, incident_path)
+        if getattr(model, "agency_wide_when_incident_null", False):
+            q = Q(**{f"{incident_path}__isnull": False}) & q
+            if ctx.sees_whole_agency:
+                q |= Q(**{f"{incident_path}__isnull": True, agency_path: ctx.agency})
+        return queryset.filter(q)
     if getattr(model, "system_path", None) is not None:
         return queryset.filter(_compliance_record_filter(ctx, model))
     q = Q(**{agency_path: ctx.agency})

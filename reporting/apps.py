@@ -6,5 +6,6 @@ class ReportingConfig(AppConfig):
     verbose_name = "Reporting clocks"
 
     def ready(self) -> None:
-        # Importing the modules registers their domain-event subscribers (core.events).
-        from . import rules, subscribers  # noqa: F401 (Django app loading: models are ready)
+        # Importing the modules registers their domain-event subscribers (core.events) and the
+        # render jobs' sweep (reporting.reports, through the tasks module).
+        from . import rules, subscribers, tasks  # noqa: F401 (Django app loading: models are ready)

@@ -254,9 +254,12 @@ def submission_record(
     reference: str = "",
     note: str = "",
     now: datetime | None = None,
+    report_version=None,
 ) -> Submission:
     """Record that a report went out. The first submission meets the obligation (on time when
-    ``submitted_at`` ≤ due, to the microsecond) and freezes it; later ones are kept as well."""
+    ``submitted_at`` ≤ due, to the microsecond) and freezes it; later ones are kept as well.
+    ``report_version``: the exact rendering sent (``reporting.reports.report_record_submission``
+    passes it)."""
     now = now or timezone.now()
     require(ctx, "obligation_submit")
     ob = _lock_obligation(ctx, obligation)
@@ -287,6 +290,7 @@ def submission_record(
         reference=reference,
         note=note,
         recorded_at=now,
+        report_version=report_version,
     )
     first = ob.met_at is None
     if first:
@@ -307,6 +311,7 @@ def submission_record(
             "submission": sub.pk,
             "submitted_at": submitted_at.isoformat(),
             "status": status.value,
+            **({"report_version": report_version.pk} if report_version is not None else {}),
         },
     )
     record_for(

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import integrity, reminders
+from . import integrity, reminders, reports
 
 
 @shared_task(name="reporting.tasks.send_due_reminders", ignore_result=True, expires=300)
@@ -29,3 +29,17 @@ def verify_integrity() -> int:
     """Verify every chain against its checkpoints and every due time; mail each agency's
     administrators the breaks found (beat: daily). Returns how many breaks were found."""
     return len(integrity.alert_breaks().failures)
+
+
+@shared_task(
+    name="reporting.tasks.render_report_version",
+    ignore_result=True,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def render_report_version(job_id: int) -> int | None:
+    """Render the report a job row asks for (``reports.report_render_job_run``): queued when
+    the act commits, and again by the job sweep if the message was lost or the worker died
+    mid-render (no half version is left behind). Idempotent. Returns the version's pk."""
+    version = reports.report_render_job_run(job_id)
+    return version.pk if version is not None else None

@@ -448,3 +448,42 @@ def test_the_falco_export_and_the_detections_agree(main_incident):
     assert sorted((a["rule"], a["output_fields"]["evt.time"]) for a in exported) == sorted(
         stored.values_list("rule", "time_ns")
     )
+
+
+def test_the_main_incidents_reports_tell_where_each_stands(main_incident, demo):
+    """CISA notification and update submitted with their PDFs on file, the seven-day notices
+    in review, supplemental report 1 drafted (and rendered) from the demo's data, and an
+    annual summary of the current fiscal year."""
+    from core.storage import hash_stored
+    from reporting.models import Report, cisa_response_for
+
+    reports = {
+        r.obligation.rule.key: r
+        for r in Report.objects.filter(incident=main_incident).select_related("obligation__rule")
+    }
+    assert set(reports) == {
+        "cisa-initial",
+        "cisa-major-update",
+        "congress-7-day",
+        "ig-7-day",
+        "supplemental",
+    }
+    for key in ("cisa-initial", "cisa-major-update"):
+        report = reports[key]
+        assert report.state == "submitted" and report.approved_by.username == "approver"
+        sub = report.obligation.submissions.get()
+        version = sub.report_version
+        assert version.report == report and version.draft is False
+        assert hash_stored(version.pdf_name) == (version.pdf_sha256, version.pdf_size)
+        assert sub.submitted_at == report.submitted_at == report.obligation.met_at
+    assert reports["congress-7-day"].state == reports["ig-7-day"].state == "in_review"
+    supplemental = reports["supplemental"]
+    assert supplemental.state == "draft" and supplemental.obligation.sequence == 1
+    assert supplemental.versions.get().data["meta"]["incident"] == main_incident.number
+    answer = cisa_response_for(main_incident)
+    assert answer.tracking_number.endswith("-0417") and answer.severity == "high"
+
+    now = timezone.now().astimezone(demo.tz)
+    year = now.year + 1 if now.month >= 10 else now.year
+    annual = Report.objects.get(agency=demo, kind="annual-fisma-summary")
+    assert annual.fiscal_year == year and annual.incident is None and annual.state == "draft"

@@ -51,6 +51,7 @@ from incidents import ingest
 from incidents import services as incident_services
 from incidents.models import AuditorGrant, Incident, IncidentCandidate, Indicator
 from packages import services as package_services
+from reporting import reports
 from reporting import services as reporting_services
 
 PERSONAS = ("alice", "ivan", "carol", "olivia", "audrey_granted", "audrey", "adam", "bob")
@@ -123,6 +124,22 @@ class World:
 
     def obligation(self):
         return self.incident().obligations.filter(met_at=None, waived_at=None).first()
+
+    def report(self, *, state: str = "draft"):
+        """carol's draft of the incident's CISA notification, sent for review (``in_review``)
+        and approved by olivia (``approved``) as asked."""
+        report = reports.report_draft(self.as_carol, obligation=self.obligation(), now=self.now)
+        report = reports.report_edit(
+            self.as_carol,
+            report,
+            narrative={k: v or "Matrix text." for k, v in report.narrative.items()},
+            now=self.now,
+        )
+        if state in ("in_review", "approved"):
+            report = reports.report_submit_for_review(self.as_carol, report, now=self.now)
+        if state == "approved":
+            report = reports.report_approve(self.as_olivia, report, now=self.now)
+        return report
 
     def evidence(self, data: bytes = b"a log line\n", kind: str = "log") -> Evidence:
         return evidence_services.evidence_upload(
@@ -303,6 +320,31 @@ EXECUTORS = {
         "incident",
         lambda w, ctx: reporting_services.obligation_waive(
             ctx=ctx, obligation=w.obligation(), reason="Briefed in person"
+        ),
+    ),
+    "report_draft": (
+        "incident",
+        lambda w, ctx: reports.report_draft(ctx, obligation=w.obligation(), now=w.now),
+    ),
+    "report_render": (
+        "incident",
+        lambda w, ctx: reports.report_request_render(ctx, w.report(), now=w.now),
+    ),
+    "report_return": (
+        "incident",
+        lambda w, ctx: reports.report_return_to_draft(
+            ctx, w.report(state="in_review"), reason="Name the pod", now=w.now
+        ),
+    ),
+    # carol drafted it; every approving official but an editor may approve.
+    "report_approve": (
+        "incident",
+        lambda w, ctx: reports.report_approve(ctx, w.report(state="in_review"), now=w.now),
+    ),
+    "report_submit": (
+        "incident",
+        lambda w, ctx: reports.report_record_submission(
+            ctx, w.report(state="approved"), channel="cisa_portal", now=w.now
         ),
     ),
     "compliance_import": ("own", _import_systems),

@@ -37,6 +37,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
@@ -51,7 +53,9 @@ from evidence import services as evidence_services
 from incidents import services as incident_services
 from incidents.models import IncidentCandidate
 from packages import services as package_services
+from reporting import reports
 from reporting import services as reporting_services
+from reporting.models import ReportVersion
 
 MARK = "Zanzibar"
 
@@ -154,6 +158,26 @@ class World:
         )
         self.milestone = self.poam.milestones.first()
         self.snapshot = services_risk.snapshot_take(ctx=carol, incident=self.incident, now=now)
+        self.report = reports.report_draft(carol, obligation=self.obligation, now=now)
+        self.render_job = reports.report_request_render(carol, self.report, now=now)
+        # A version row over a stored file (a real render per walked route would be slow;
+        # tests/test_render_job.py renders for real).
+        pdf_name = default_storage.save("reports/FTA/walk.pdf", ContentFile(b"%PDF-1.7 zanzibar"))
+        self.version = ReportVersion.objects.create(
+            report=self.report,
+            number=1,
+            pdf_name=pdf_name,
+            pdf_sha256="0" * 64,
+            pdf_size=17,
+            data={"marker": MARK},
+            data_sha256="0" * 64,
+            narrative=self.report.narrative,
+            definition_version=self.report.definition_version,
+            renderer_version="walk",
+            draft=True,
+            rendered_at=now,
+            report_state=self.report.state,
+        )
         self.package = package_services.package_request(ctx=carol, incident=self.incident)
         package_services.package_build_run(job_id=self.package.pk)
         self.candidate = IncidentCandidate.objects.create(
@@ -196,6 +220,9 @@ class World:
             (r"risk-assessments/", self.risk.pk),
             (r"poam-items/", self.poam.pk),
             (r"compliance-snapshots/", self.snapshot.pk),
+            (r"report-versions/", self.version.pk),
+            (r"render-jobs/", self.render_job.pk),
+            (r"reports/", self.report.pk),
         ]
         for pattern, value in table:
             if re.search(pattern, route):

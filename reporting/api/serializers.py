@@ -67,8 +67,16 @@ class SubmissionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "reference",
             "note",
             "recorded_at",
+            "report_version",
         ]
-        read_only_fields = ["id", "obligation", "incident", "submitted_by", "recorded_at"]
+        read_only_fields = [
+            "id",
+            "obligation",
+            "incident",
+            "submitted_by",
+            "recorded_at",
+            "report_version",
+        ]
 
 
 class WaiveSerializer(StrictFieldsMixin, serializers.Serializer):

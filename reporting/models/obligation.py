@@ -139,6 +139,14 @@ class Submission(AppendOnlyModel):
     )
     note = models.TextField(blank=True)
     recorded_at = models.DateTimeField()
+    report_version = models.ForeignKey(
+        "reporting.ReportVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="submissions",
+        help_text="The exact rendering sent (none for submissions recorded without a report).",
+    )
 
     class Meta:
         ordering = ["submitted_at", "pk"]

@@ -48,13 +48,47 @@ from incidents.services import (
     incident_open,
     incident_transition,
 )
-from reporting.models import Obligation, Submission
+from reporting.models import ANNUAL_KIND, CisaSeverity, Obligation, Submission
+from reporting.reports import (
+    cisa_response_record,
+    report_approve,
+    report_draft,
+    report_edit,
+    report_record_submission,
+    report_render_now,
+    report_submit_for_review,
+)
 from reporting.services import obligation_waive, submission_record
 
+MINUTE = timedelta(minutes=1)
 PASSWORD = "docket-demo-2026"  # noqa: S105 (published demo credential)
 DEMO = "DEMO"
 OTHER = "ODA"
 MAIN_TITLE = "Compromised store-frontend-ping-php pod"
+
+# What the demo's people wrote where the suggested narrative left a section empty.
+REPORT_NARRATIVE = {
+    "summary": "A web shell in the Online Store's ping page ran root-level tooling in the "
+    "store-frontend-ping-php pod and destroyed the shell history.",
+    "mitigations": "- The pod was isolated with a deny-all network policy and its image "
+    "pinned for forensics.\n- The service account token readable by www-data is being "
+    "rotated and its use audited.",
+    "determination-statement": "The approving official determined this a major incident "
+    "under OMB M-17-05: a compromise of the public Online Store is likely to harm public "
+    "confidence, and the agency assessed NCISS level 3 (High).",
+    "actions-taken": "- The compromised pod was contained and its capture preserved as "
+    "evidence.\n- CISA was notified within the hour and updated after the determination.",
+    "next-steps": "- Eradicate the rootkit and rebuild the image from a verified base.\n- "
+    "Supplement this notice as the investigation finds more.",
+    "changes": "The capture's review found one bash process that ran every command of the "
+    "attack; the pod's service account token was readable by www-data.",
+    "threats-narrative": "An unidentified actor exploited command injection in the ping page.",
+    "risk-narrative": "",
+    "compliance-narrative": "",
+    "response-narrative": "Containment within three hours of identification; eradication is "
+    "under way.",
+    "agency-summary": "The agency's major incidents of the fiscal year, as recorded in Docket.",
+}
 
 # (username, role, agency, first name, last name, note) in the order they are printed.
 PEOPLE = (
@@ -184,6 +218,7 @@ class Scenario:
         compliance_demo_load(
             store=self.store, case=self.case, ctx=self.ctx, incident=main, now=self.now
         )
+        self.reports(main)
         return {
             "agencies": 2,
             "systems": 3,
@@ -265,6 +300,53 @@ class Scenario:
             now=at,
         )
 
+    def _written(self, by: str, report, *, at: datetime):
+        """``by`` writes what the suggestions left empty (``REPORT_NARRATIVE``)."""
+        empty = {k: REPORT_NARRATIVE[k] for k, v in report.narrative.items() if not v.strip()}
+        if not empty:
+            return report
+        return report_edit(self.ctx[by], report, narrative=empty, now=at)
+
+    def _report_submitted(self, incident, key: str, by: str, *, at: datetime, reference, note):
+        """``by`` drafts the obligation's report, the approving official approves it and ``by``
+        sends it to CISA at ``at``: the submission names the version rendered then."""
+        ctx = self.ctx[by]
+        report = report_draft(ctx, obligation=self._obligation(incident, key), now=at - MINUTE * 9)
+        report = self._written(by, report, at=at - MINUTE * 8)
+        report = report_submit_for_review(ctx, report, now=at - MINUTE * 6)
+        report = report_approve(self.ctx["approver"], report, now=at - MINUTE * 3)
+        return report_record_submission(
+            ctx,
+            report,
+            submitted_at=at,
+            channel=Submission.Channel.CISA_PORTAL,
+            reference=reference,
+            note=note,
+            now=at,
+        )
+
+    def reports(self, incident) -> None:
+        """The seven-day notices in review, supplemental report 1 drafted (and rendered as a
+        draft) from everything loaded, and the agency's annual summary of this fiscal year."""
+        isso = self.ctx["isso"]
+        for key in ("congress-7-day", "ig-7-day"):
+            report = report_draft(
+                isso, obligation=self._obligation(incident, key), now=self.ago(minutes=50)
+            )
+            report = self._written("isso", report, at=self.ago(minutes=45))
+            report_submit_for_review(isso, report, now=self.ago(minutes=40))
+        supplemental = report_draft(
+            isso, obligation=self._obligation(incident, "supplemental"), now=self.ago(minutes=20)
+        )
+        report_render_now(isso, supplemental, now=self.ago(minutes=19))
+        local = self.now.astimezone(self.demo.tz)
+        report_draft(
+            self.ctx["compliance"],
+            kind=ANNUAL_KIND,
+            fiscal_year=local.year + 1 if local.month >= 10 else local.year,
+            now=self.ago(minutes=10),
+        )
+
     def _local(self, days_ago: int, hour: int, minute: int = 0) -> datetime:
         """``hour:minute`` on the DEMO agency's wall clock, ``days_ago`` local dates back."""
         tz = self.demo.tz
@@ -332,13 +414,20 @@ class Scenario:
             ("start_triage", self.ago(hours=5, minutes=48)),
             ("confirm", self.ago(hours=5, minutes=35)),
         )
-        self._submit(
+        initial = self._report_submitted(
             incident,
             "cisa-initial",
             "isso",
             at=self.ago(hours=5, minutes=21),
             reference=f"CISA-{self.now.year}-0417",
             note="Initial notification: functional impact minimal to critical services.",
+        )
+        cisa_response_record(
+            self.ctx["isso"],
+            initial,
+            tracking_number=f"CISA-{self.now.year}-0417",
+            severity=CisaSeverity.MEDIUM,
+            now=self.ago(hours=5, minutes=2),
         )
         determination_record(
             ctx=self.ctx["approver"],
@@ -360,13 +449,20 @@ class Scenario:
             basis_at=self.ago(hours=3),
             now=self.ago(hours=3),
         )
-        self._submit(
+        update = self._report_submitted(
             incident,
             "cisa-major-update",
             "compliance",
             at=self.ago(hours=2, minutes=24),
             reference=f"CISA-{self.now.year}-0417",
             note="Update: determined a major incident (M-17-05).",
+        )
+        cisa_response_record(
+            self.ctx["compliance"],
+            update,
+            tracking_number=f"CISA-{self.now.year}-0417",
+            severity=CisaSeverity.HIGH,
+            now=self.ago(hours=2, minutes=5),
         )
         incident = self._move(incident, "isso", ("contain", self.ago(hours=2)))
         additional_information_record(
