@@ -25,6 +25,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -45,12 +46,15 @@ from core.signing import key_id, public_key_pem, sign
 from core.storage import CHUNK_SIZE, BackgroundHash, open_stored
 from core.time import format_local
 from evidence import services as evidence_services
+from evidence.errors import IntegrityFailure
 from evidence.models import CustodyEntry, Evidence
 from incidents.models import AdditionalInformation, Determination, Incident, IncidentEvent
 from incidents.timeline import incident_timeline, local_time
-from reporting.models import Obligation, Submission
+from reporting.models import Obligation, ReportVersion, Submission
 
 from . import records
+
+logger = logging.getLogger(__name__)
 
 PROFILE_IDENTIFIER = "https://docket.example.gov/bagit-profiles/evidence-package-v1.json"
 ATTESTATION = "signatures/attestation.json"
@@ -160,6 +164,19 @@ class BagBuild:
         for ev in self._evidence():
             path = f"data/evidence/{ev.pk:05d}-{safe_name(ev.original_filename)}"
             zs.add(self._evidence_file(path, ev), self._arc(path), compress_type=ZIP_STORED)
+        for version in self._report_versions():
+            stem = self._report_stem(version)
+            zs.add(
+                self._stored_file(f"{stem}.pdf", version.pdf_name, version.pdf_sha256),
+                self._arc(f"{stem}.pdf"),
+                compress_type=ZIP_STORED,
+            )
+            zs.add(
+                self._file(
+                    f"{stem}.json", lambda v=version: self._report_json(v), "report version data"
+                ),
+                self._arc(f"{stem}.json"),
+            )
         for path, make, what in self._generated_payload():
             zs.add(self._file(path, make, what), self._arc(path))
         tags = [
@@ -235,7 +252,66 @@ class BagBuild:
         if self.on_item_packed is not None:
             self.on_item_packed(ev, handle)
 
+    def _stored_file(self, path: str, storage_name: str, sha256: str) -> Iterator[bytes]:
+        """A stored file Docket made (a report PDF), hashed while it streams; bytes that no
+        longer match the recorded SHA-256 stop the package like a changed evidence item."""
+        digest256, digest512, size = hashlib.sha256(), BackgroundHash("sha512"), 0
+        handle = open_stored(storage_name)
+        try:
+            while chunk := handle.read(CHUNK_SIZE):
+                digest256.update(chunk)
+                digest512.update(chunk)
+                size += len(chunk)
+                yield chunk
+        finally:
+            handle.close()
+            found512 = digest512.hexdigest()
+        if digest256.hexdigest() != sha256:
+            logger.error(
+                "%s changed in storage: SHA-256 %s, recorded %s (package %s stopped)",
+                storage_name,
+                digest256.hexdigest(),
+                sha256,
+                self.name,
+            )
+            raise IntegrityFailure(
+                f"The stored file {path} no longer matches its recorded SHA-256; the package "
+                "was stopped."
+            )
+        self.members.append(Member(path, size, sha256, found512, "report PDF"))
+
     # --- what goes in ----------------------------------------------------------------------
+
+    def _report_versions(self) -> list[ReportVersion]:
+        """The versions of the incident's reports rendered once approved (not the DRAFT-
+        watermarked ones): what was approved and what was submitted."""
+        return list(
+            scope(ReportVersion.objects.select_related("report"), self.ctx)
+            .filter(report__incident=self.incident, draft=False)
+            .order_by("report_id", "number")
+        )
+
+    @staticmethod
+    def _report_stem(version: ReportVersion) -> str:
+        report = version.report
+        folder = f"{report.pk:05d}-{safe_name(report.kind)}-revision-{report.revision}"
+        return f"data/reports/{folder}/version-{version.number:02d}"
+
+    def _report_json(self, version: ReportVersion) -> bytes:
+        report = version.report
+        submissions = scope(Submission.objects.all(), self.ctx).filter(report_version=version)
+        return _json(
+            {
+                "report": records.row(report),
+                "version": {
+                    **records.row(version),
+                    "pdf": f"{self._report_stem(version)}.pdf",
+                },
+                "submitted_as": [records.row(sub) for sub in submissions.order_by("pk")],
+                "data_sha256": version.data_sha256,
+                "data_hash": "SHA-256 of the canonical JSON of version.data",
+            }
+        )
 
     def _evidence(self) -> Iterator[Evidence]:
         items = scope(Evidence.objects.select_related("incident__agency"), self.ctx).filter(
@@ -262,10 +338,7 @@ class BagBuild:
             stem = f"data/custody/{ev.pk:05d}-custody"
             yield f"{stem}.json", lambda ev=ev: self._custody_json(ev), "custody ledger"
             yield f"{stem}.csv", lambda ev=ev: self._custody_csv(ev), "custody ledger"
-        for path, make, what in records.audit_parts(self.incident, self.tz):
-            yield path, make, what
-        for path, make, what in records.report_parts(self.incident):
-            yield path, make, what
+        yield from records.audit_parts(self.incident, self.tz)
         snapshots = scope(ComplianceSnapshot.objects.all(), self.ctx).filter(incident=self.incident)
         for snap in snapshots.order_by("taken_at", "pk"):
             yield (

@@ -1,8 +1,8 @@
 """The records of an incident as a package writes them: plain JSON-ready dicts, every instant
 in UTC (ISO 8601) with the agency's wall clock and zone beside it.
 
-``report_parts`` and ``audit_parts`` return the package's files for the report versions and
-the audit trail as ``(path, make bytes, what)``.
+``audit_parts`` returns the package's files for the audit trail as ``(path, make bytes,
+what)``; report versions are streamed by ``packages.bag`` (their PDFs are stored files).
 """
 
 from __future__ import annotations
@@ -167,14 +167,6 @@ def snapshot_record(snap, tz) -> dict:
         "sha256": snap.sha256,
         "document": snap.document,
     }
-
-
-def report_parts(incident) -> Iterable[Part]:
-    """The submitted and approved report versions of ``incident`` (PDF and data JSON).
-
-    Report versions (issue 10) are not part of this branch yet: nothing is packed for them,
-    and ``index.html`` says so."""
-    return ()
 
 
 AUDIT_CSV = [

@@ -26,6 +26,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -38,6 +39,7 @@ from audit.checkpoints import checkpoint_audit_chains
 from audit.models import AuditEntry
 from compliance.risk import services as services_risk
 from core import ledger, signing
+from core.canonical import canonical_sha256
 from core.errors import NotFound, NotPermitted
 from core.jobs import sweep_now
 from core.time import format_local
@@ -49,6 +51,8 @@ from incidents.models import AuditorGrant, Incident
 from packages import services
 from packages.bag import BagBuild
 from packages.models import Package
+from reporting import reports
+from reporting.models import ReportVersion
 
 NOW = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST, the DST night
 LOG = b"Nov  1 01:10:00 web-1 sshd[811]: Accepted publickey for deploy\n" * 40
@@ -644,3 +648,45 @@ def test_the_demo_auditor_signs_in_sees_its_grant_and_validates_its_package_offl
     assert list((bag_dir / "data" / "evidence").iterdir())
     ok, out = _verify(path)
     assert ok, out
+
+
+def _version(report, number: int, pdf: bytes, *, draft: bool):
+    name = default_storage.save(f"reports/test/{report.pk}-{number}.pdf", ContentFile(pdf))
+    data = {"incident": report.incident.number, "number": number}
+    return ReportVersion.objects.create(
+        report=report,
+        number=number,
+        pdf_name=name,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        pdf_size=len(pdf),
+        data=data,
+        data_sha256=canonical_sha256(data),
+        narrative=report.narrative,
+        definition_version=report.definition_version,
+        renderer_version="test",
+        draft=draft,
+        rendered_at=timezone.now(),
+        report_state="approved" if not draft else report.state,
+    )
+
+
+def test_approved_report_versions_are_packed_and_drafts_are_not(
+    ctx, carol, audrey, agency_a, world, django_capture_on_commit_callbacks, tmp_path
+):
+    obligation = world["incident"].obligations.order_by("pk").first()
+    report = reports.report_draft(ctx(carol, agency_a), obligation=obligation)
+    _version(report, 1, b"%PDF-1.7 draft watermark", draft=True)
+    approved = _version(report, 2, b"%PDF-1.7 the approved one" * 50, draft=False)
+    package = _build(ctx(audrey, agency_a), world["incident"], django_capture_on_commit_callbacks)
+    bag_dir = _unzip(_stored_zip(package, tmp_path), tmp_path / "unzipped")
+    pdfs = list((bag_dir / "data" / "reports").rglob("*.pdf"))
+    assert [p.read_bytes() for p in pdfs] == [b"%PDF-1.7 the approved one" * 50]
+    (data,) = (bag_dir / "data" / "reports").rglob("*.json")
+    document = json.loads(data.read_text())
+    assert document["version"]["pdf_sha256"] == approved.pdf_sha256
+    assert document["data_sha256"] == canonical_sha256(document["version"]["data"])
+    bagit.Bag(str(bag_dir)).validate()
+
+    Path(default_storage.path(approved.pdf_name)).write_bytes(b"%PDF-1.7 rewritten")
+    again = _build(ctx(audrey, agency_a), world["incident"], django_capture_on_commit_callbacks)
+    assert again.state == "failed" and "no longer matches its recorded SHA-256" in again.error
