@@ -62,6 +62,7 @@ HANDLER = "an ISSO or a compliance officer"
 EDITOR = "an ISSO, compliance officer or approving official"
 APPROVER = "an approving official"
 GRANTOR = "an agency administrator or an approving official"
+PACKAGER = "a compliance officer, an agency administrator or an auditor"
 REVIEWER = "a compliance officer or an approving official"
 
 ACTS: dict[str, Act] = {
@@ -154,6 +155,9 @@ ACTS: dict[str, Act] = {
         what="export the audit trail",
         object_rule="The same entries as read_audit.",
     ),
+    # --- evidence packages (packages.services) ---------------------------------------------
+    "package_build": _act(CO, ADMIN, AUDITOR, who=PACKAGER, what="build an evidence package"),
+    "package_download": _act(CO, ADMIN, AUDITOR, who=PACKAGER, what="download an evidence package"),
     # --- administration (accounts.admin) ---------------------------------------------------
     "admin_use": _act(
         ADMIN,

@@ -19,9 +19,9 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import signin_audit
-from .context import SESSION_KEY
+from .context import SESSION_KEY, AgencyContextError, get_context
 from .forms import SignInForm
-from .models import Membership
+from .models import Membership, Role
 
 
 class SignInView(auth_views.LoginView):
@@ -47,7 +47,14 @@ def favicon(request):
 
 @login_required
 def home(request):
-    """Everyone lands on the deadline board."""
+    """Everyone lands on the deadline board; an auditor (holding no other role in the agency
+    it acts within) on its audits: its grants and their packages."""
+    try:
+        ctx = get_context(request)
+    except AgencyContextError:
+        return redirect("board")
+    if ctx.roles == {Role.AUDITOR}:
+        return redirect("auditor-home")
     return redirect("board")
 
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/mfa/setup/", account_views.mfa_setup, name="mfa-setup"),
     path("accounts/mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
     path("", include("evidence.urls")),
+    path("", include("packages.urls")),
     path("", include("reporting.urls")),
     path("", include("incidents.urls")),
     path("", include("compliance.urls")),

@@ -50,6 +50,7 @@ from evidence.models import Evidence
 from incidents import ingest
 from incidents import services as incident_services
 from incidents.models import AuditorGrant, Incident, IncidentCandidate, Indicator
+from packages import services as package_services
 from reporting import reports
 from reporting import services as reporting_services
 
@@ -206,6 +207,12 @@ def _risk_assessment(w, ctx):
     assert RiskAssessment.objects.filter(pk=ra.pk).exists()
 
 
+def _package_download(w, ctx):
+    package = package_services.package_request(ctx=w.as_carol, incident=w.incident())
+    package_services.package_build_run(job_id=package.pk)
+    package_services.package_open(ctx=ctx, package=package).close()
+
+
 def _admin_use(w, ctx):
     request = RequestFactory().get("/admin/")
     ctx.user.is_staff = True  # Django's own gate to its admin, not a role; here in memory
@@ -348,6 +355,11 @@ EXECUTORS = {
             ctx=ctx, item=w.poam_item(), status="risk_accepted", note="Accepted"
         ),
     ),
+    "package_build": (
+        "incident",
+        lambda w, ctx: package_services.package_request(ctx=ctx, incident=w.incident()),
+    ),
+    "package_download": ("incident", _package_download),
     "snapshot_take": (
         "incident",
         lambda w, ctx: services_risk.snapshot_take(ctx=ctx, incident=w.incident()),

@@ -52,6 +52,7 @@ from compliance.risk import services as services_risk
 from evidence import services as evidence_services
 from incidents import services as incident_services
 from incidents.models import IncidentCandidate
+from packages import services as package_services
 from reporting import reports
 from reporting import services as reporting_services
 from reporting.documents import definition_for
@@ -186,6 +187,8 @@ class World:
             rendered_at=now,
             report_state=self.report.state,
         )
+        self.package = package_services.package_request(ctx=carol, incident=self.incident)
+        package_services.package_build_run(job_id=self.package.pk)
         self.candidate = IncidentCandidate.objects.create(
             agency=self.a,
             system=self.web,
@@ -215,6 +218,7 @@ class World:
         table = [
             (r"evidence/transfers/<int:pk>", self.transfer.pk),
             (r"evidence/<int:pk>", self.evidence.pk),
+            (r"^packages/<int:pk>", self.package.pk),
             (r"obligations/", self.obligation.pk),
             (r"triage/<int:pk>", self.candidate.pk),
             (r"^poam/<int:pk>", self.poam.pk),

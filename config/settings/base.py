@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "incidents",
     "reporting",
     "evidence",
+    "packages",
 ]
 
 MIDDLEWARE = [
@@ -324,6 +325,10 @@ DOCKET_CANDIDATE_WINDOW_MINUTES = env.int("DOCKET_CANDIDATE_WINDOW_MINUTES", def
 DOCKET_GROUPING_DELAY_SECONDS = env.float("DOCKET_GROUPING_DELAY_SECONDS", default=2)
 # Durable jobs (snapshots, capture decoding) waiting longer than this are queued again by the sweep.
 DOCKET_JOB_STALE_SECONDS = env.int("DOCKET_JOB_STALE_SECONDS", default=300)
+# An evidence package build may run this long before another worker may take the job over.
+DOCKET_PACKAGE_BUILD_TIMEOUT_SECONDS = env.int(
+    "DOCKET_PACKAGE_BUILD_TIMEOUT_SECONDS", default=6 * 3600
+)
 # The rule set every new agency adopts unless told otherwise (name, version).
 # Auditor grants are time-boxed: the window a grant gets unless the grantor sets one, and the
 # longest window allowed.

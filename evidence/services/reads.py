@@ -162,6 +162,7 @@ class VerifyingFile:
         self.digest = hashlib.sha256()
         self.size = 0
         self.on_mismatch = on_mismatch
+        self.at_end = False
         self.name = ""  # FileResponse: no path to look at; Content-Length is set by the view
 
     def read(self, size: int = -1) -> bytes:
@@ -169,7 +170,9 @@ class VerifyingFile:
         if chunk:
             self.digest.update(chunk)
             self.size += len(chunk)
-        elif self.digest.hexdigest() != self.evidence.sha256:
+            return chunk
+        self.at_end = True
+        if self.digest.hexdigest() != self.evidence.sha256:
             actual = self.digest.hexdigest()
             if self.on_mismatch is not None:
                 on_mismatch, self.on_mismatch = self.on_mismatch, None  # once
@@ -181,6 +184,17 @@ class VerifyingFile:
                 )
             raise IntegrityFailure("The stored file changed while it was being read.")
         return chunk
+
+    def problem(self) -> str | None:
+        """Once read to its end: ``None`` when the bytes read are the upload's, else what
+        differs (a file not read to its end is a problem too)."""
+        if not self.at_end:
+            return "the stored file was not read to its end"
+        if self.digest.hexdigest() != self.evidence.sha256:
+            return f"SHA-256 of the bytes read is {self.digest.hexdigest()}"
+        if self.size != self.evidence.size:
+            return f"{self.size} bytes were read, recorded {self.evidence.size}"
+        return None
 
     def close(self) -> None:
         self.fh.close()
@@ -311,18 +325,28 @@ def custody_export(
     evidence: Evidence,
     destination: str,
     package: str = "",
+    copied: VerifyingFile | None = None,
     now: datetime | None = None,
 ) -> CustodyEntry:
     """Record that the item is copied out of Docket (into an evidence package, to an outside
     party): an ``export`` entry naming where it went, written only after the stored file was
-    re-hashed and found intact. Withdrawn items are not exported."""
+    re-hashed and found intact. Withdrawn items are not exported.
+
+    ``copied``: the ``VerifyingFile`` the copy was just read through, to its end (an evidence
+    package streams each item so): its re-hash is the check, and the file is not read again.
+    """
     now = _now(now)
     if not destination or not destination.strip():
         raise InvalidInput("Say where the item is exported to.", field="destination")
     ev = _in_scope(ctx, evidence)
     if ev.withdrawn:
         raise Conflict(f"Evidence {ev.pk} was withdrawn; it is not exported.")
-    problem, actual, size = _stored_problem(ev)
+    if copied is not None:
+        if copied.evidence.pk != ev.pk:
+            raise InvalidInput("The copy read is of another item.", field="copied")
+        problem, actual, size = copied.problem(), copied.digest.hexdigest(), copied.size
+    else:
+        problem, actual, size = _stored_problem(ev)
     if problem:
         record_failed_verify(
             ev=ev, problem=problem, actual=actual, actor=ctx.user, ctx=ctx, now=now, size=size

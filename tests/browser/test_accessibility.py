@@ -75,7 +75,22 @@ PAGES = [
     ("poam-detail", lambda w: f"/poam/{_poam_item(w).pk}/", "alice"),
     ("incident-compliance", lambda w: f"/incidents/{w.major.number}/compliance/", "alice"),
     ("candidate-detail", lambda w: f"/triage/{w.candidate.pk}/", "carol"),
+    ("incident-packages", lambda w: _package(w), "carol"),
+    ("auditor-home", lambda w: _package(w) and "/auditor/", "audrey"),
 ]
+
+
+def _package(world) -> str:
+    """A built evidence package of the major incident; the URL of its packages page."""
+    from django.contrib.auth import get_user_model
+
+    from packages.services import package_build_run, package_request
+
+    incident = world.major
+    carol = get_user_model().objects.get(username="carol")
+    package = package_request(ctx=context_for(carol, incident.agency), incident=incident)
+    package_build_run(job_id=package.pk)
+    return f"/incidents/{incident.number}/packages/"
 
 
 def _poam_item(world):
