@@ -19,11 +19,27 @@ ACTS: dict[str, str] = {
     "incident_indicator_add": "Indicators added",
     "auditor_grant": "Auditor granted an incident",
     "auditor_revoke": "Auditor's grant revoked",
+    "auditor_grant_expired": "Auditor's grant expired",
     "candidate_handle": "Triage candidate promoted, attached or dismissed",
     "detections_ingest": "Detections delivered",
     # --- reporting -----------------------------------------------------------------------------
     "obligation_submit": "Submission recorded",
     "obligation_waive": "Reporting obligation waived",
+    "report_draft": "Report drafted",
+    "report_edit": "Report edited",
+    "report_revise": "Report revision started",
+    "report_submit_for_review": "Report sent for review",
+    "report_return": "Report returned to draft",
+    "report_approve": "Report approved",
+    "report_submit": "Report submitted",
+    "report_render_request": "Report rendering asked for",
+    "report_render": "Report version rendered (or failed)",
+    "report_download": "Report version downloaded",
+    "cisa_response": "CISA's tracking number and severity recorded",
+    # --- evidence packages ---------------------------------------------------------------------
+    "package_request": "Evidence package asked for",
+    "package_build": "Evidence package built",
+    "package_download": "Evidence package downloaded",
     # --- evidence ------------------------------------------------------------------------------
     "evidence_upload": "Evidence uploaded",
     "evidence_view": "Evidence page viewed",
@@ -56,6 +72,7 @@ ACTS: dict[str, str] = {
     # --- the audit trail itself ------------------------------------------------------------------
     "read_audit": "Audit trail read",
     "export_audit": "Audit trail exported",
+    "checkpoints_export": "Signed checkpoints exported",
     # --- refusals --------------------------------------------------------------------------------
     "out_of_scope": "Record outside the caller's scope asked for",
     "request_refused": "Request refused",

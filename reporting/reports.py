@@ -29,6 +29,8 @@ from django_fsm import has_transition_perm
 from accounts.context import AgencyContext
 from accounts.permissions import require
 from accounts.scoping import scope
+from audit.models import Outcome
+from audit.trail import record, record_for
 from core.canonical import canonical_json, canonical_sha256
 from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from core.jobs import JobState, enqueue_on_commit, register_sweep, requeue_stale
@@ -190,10 +192,38 @@ def _title(kind: str, *, incident=None, obligation=None, agency=None, fiscal_yea
     return f"{incident.number} · {name}"
 
 
+# Each history event of a report is also its act on the agency's audit trail (``audit.acts``).
+_AUDIT_ACT = {
+    ReportingEventKind.REPORT_DRAFTED: "report_draft",
+    ReportingEventKind.REPORT_REVISED: "report_revise",
+    ReportingEventKind.REPORT_IN_REVIEW: "report_submit_for_review",
+    ReportingEventKind.REPORT_RETURNED: "report_return",
+    ReportingEventKind.REPORT_APPROVED: "report_approve",
+    ReportingEventKind.REPORT_SUBMITTED: "report_submit",
+    ReportingEventKind.REPORT_RENDERED: "report_render",
+    ReportingEventKind.REPORT_RENDER_FAILED: "report_render",
+    ReportingEventKind.REPORT_DOWNLOADED: "report_download",
+}
+
+
 def _log(report: Report, kind: str, actor, now: datetime, note: str, **data) -> None:
-    """An entry in the incident's history (the caller holds the incident's lock); the annual
-    summary has no incident and is logged only."""
+    """An entry in the incident's history (the caller holds the incident's lock) and the act's
+    entry on the agency's audit trail, in the act's transaction; the annual summary has no
+    incident and has only the audit entry."""
     payload = {"report": report.pk, "kind": report.kind, "revision": report.revision, **data}
+    failed = kind == ReportingEventKind.REPORT_RENDER_FAILED
+    act = _AUDIT_ACT[kind]
+    record(
+        act,
+        agency=report.agency_id,
+        subject=report,
+        incident=report.incident_id,
+        actor=actor,
+        at=now,
+        outcome=Outcome.FAILURE if failed else Outcome.SUCCESS,
+        reason=note,
+        changes={k: v for k, v in data.items() if v is not None},
+    )
     if report.incident_id is None:
         logger.info("report %s: %s (%s) %s", report.pk, kind, note, payload)
         return
@@ -413,6 +443,11 @@ def report_edit(
             f"{old.get_state_display().lower()} revision {old.revision}.",
             revises=old.pk,
         )
+    before, recipients_before, title_before = (
+        dict(report.narrative),
+        list(report.recipients),
+        report.title,
+    )
     narrative_changed = any(report.narrative.get(k, "") != v for k, v in changes.items())
     report.narrative = {**report.narrative, **changes}
     if recipients is not None:
@@ -423,6 +458,19 @@ def report_edit(
     report.save(update_fields=["narrative", "recipients", "title", "updated_at"])
     if narrative_changed and ctx.user is not None:
         report.editors.add(ctx.user)
+    edited = {
+        f"narrative.{key}": {"before": before.get(key, ""), "after": report.narrative.get(key, "")}
+        for key in sorted(changes)
+        if before.get(key, "") != report.narrative.get(key, "")
+    }
+    if recipients_before != report.recipients:
+        edited["recipients"] = {"before": recipients_before, "after": report.recipients}
+    if title_before != report.title:
+        edited["title"] = {"before": title_before, "after": report.title}
+    if edited:
+        record_for(
+            ctx, "report_edit", subject=report, incident=report.incident_id, at=now, changes=edited
+        )
     return report
 
 
@@ -522,7 +570,16 @@ def report_request_render(ctx: AgencyContext, report: Report, *, now=None) -> Re
     waiting = render_jobs_pending(report).order_by("pk").first()
     if waiting is not None:
         return waiting
-    return _queue_render(report, ctx.user, now)
+    job = _queue_render(report, ctx.user, now)
+    record_for(
+        ctx,
+        "report_render_request",
+        subject=report,
+        incident=report.incident_id,
+        at=now,
+        changes={"job": job.pk},
+    )
+    return job
 
 
 @dataclass(frozen=True)
@@ -889,6 +946,18 @@ def cisa_response_record(
         incident = incident_update(
             ctx=ctx, incident=incident, changes={"cisa_tracking_number": tracking_number}, now=now
         )
+    record_for(
+        ctx,
+        "cisa_response",
+        subject=sub,
+        subject_ref=str(sub),
+        incident=incident,
+        at=now,
+        changes={
+            "tracking_number": {"before": None, "after": tracking_number},
+            "severity": {"before": None, "after": severity},
+        },
+    )
     history_append(
         incident=incident,
         kind=ReportingEventKind.CISA_RESPONSE,

@@ -369,7 +369,15 @@ def _recorded_act_names() -> set[str]:
     root = Path(__file__).resolve().parents[1]
     calls = {"record", "record_for", "record_refusal", "refusal_for"}
     names = set()
-    for app in ("accounts", "audit", "compliance", "evidence", "incidents", "reporting"):
+    for app in (
+        "accounts",
+        "audit",
+        "compliance",
+        "evidence",
+        "incidents",
+        "packages",
+        "reporting",
+    ):
         for path in (root / app).rglob("*.py"):
             tree = ast.parse(path.read_text())
             for node in ast.walk(tree):
@@ -394,7 +402,7 @@ def _recorded_act_names() -> set[str]:
                 if isinstance(node, ast.Dict):
                     for value in node.values:
                         if isinstance(value, ast.Constant) and str(value.value).startswith(
-                            ("membership_", "ingest_token_")
+                            ("membership_", "ingest_token_", "report_")
                         ):
                             names.add(value.value)
     return names
