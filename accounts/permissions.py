@@ -117,6 +117,23 @@ ACTS: dict[str, Act] = {
     ),
     "risk_accept": _act(AO, who=APPROVER, what="accept a risk"),
     "snapshot_take": _act(ISSO, CO, who=HANDLER, what="take a compliance snapshot"),
+    # --- the audit trail (audit.reads) ------------------------------------------------------
+    "read_audit": _act(
+        ADMIN,
+        CO,
+        AUDITOR,
+        who="an agency administrator, a compliance officer or an auditor",
+        what="read the audit trail",
+        object_rule="An auditor reads the entries of the incidents granted to it (scope()).",
+    ),
+    "export_audit": _act(
+        ADMIN,
+        CO,
+        AUDITOR,
+        who="an agency administrator, a compliance officer or an auditor",
+        what="export the audit trail",
+        object_rule="The same entries as read_audit.",
+    ),
     # --- administration (accounts.admin) ---------------------------------------------------
     "admin_use": _act(
         ADMIN,

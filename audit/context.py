@@ -51,11 +51,9 @@ class ActContext:
             return self
         label = user_label(user)
         token = getattr(self.request, "auth", None)
-        token_name = getattr(token, "name", None) or (
-            "API token" if token is not None and not isinstance(token, (str, bytes)) else None
-        )
-        if token_name:
-            label = f"{label} (token {token_name!r})"
+        if token is not None and not isinstance(token, (str, bytes)):
+            name = getattr(token, "name", None)
+            label += f" (API token {name!r})" if name else " (API token)"
         return replace(self, actor=user, actor_label=label)
 
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("compliance.urls")),
     path("", include("compliance.risk.urls")),
+    path("", include("audit.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

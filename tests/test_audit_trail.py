@@ -28,7 +28,7 @@ MIGRATION = importlib.import_module("audit.migrations.0001_audit_trail")
 T0 = datetime(2026, 3, 8, 6, 30, tzinfo=UTC)  # 01:30 in New York: the night DST begins
 
 
-def test_entries_of_an_agency_form_a_chain_bound_to_it(agency_a, agency_b, carol):
+def test_entries_of_an_agency_form_a_chain_bound_to_it(agency_a, agency_b):
     for n in range(3):
         record("incident_edit", agency=agency_a, subject_type="t", subject_id=n, at=T0)
     record("incident_edit", agency=agency_b, subject_type="t", subject_id=9, at=T0)
@@ -98,15 +98,16 @@ def test_an_altered_entry_or_a_cut_tail_is_found(agency_a):
 
 
 def test_the_entry_rolls_back_with_its_act_and_a_refusal_does_not(agency_a, carol):
+    before = AuditEntry.objects.count()  # carol's membership
     with act_context(actor=carol, address="203.0.113.9", request_id="r-1") as ctx:
         with pytest.raises(RuntimeError), transaction.atomic():
             record("incident_edit", agency=agency_a, subject_type="t", subject_id=1)
             record_refusal("incident_edit", agency=agency_a, reason="Only an ISSO may.")
             raise RuntimeError("the act fails")
-        assert AuditEntry.objects.count() == 0
+        assert AuditEntry.objects.count() == before
         assert len(ctx.pending) == 1
         flush_refusals(ctx)
-    (entry,) = AuditEntry.objects.all()
+    (entry,) = AuditEntry.objects.filter(act="incident_edit")
     assert (entry.outcome, entry.reason, entry.actor, entry.address, entry.request_id) == (
         "failure",
         "Only an ISSO may.",
@@ -162,3 +163,16 @@ def test_concurrent_appends_give_a_gapless_chain(agency_a):
     assert errors == []
     assert [e.seq for e in chain_entries(agency_a)] == list(range(1, 21))
     assert check_agency_chain(agency_a) == []
+
+
+def test_a_celery_task_is_the_actor_of_its_entries(agency_a):
+    from celery import shared_task
+
+    @shared_task(name="tests.audit_probe")
+    def probe():
+        return record("snapshot_take", agency=agency_a, subject_type="t", subject_id=1).pk
+
+    pk = probe.apply().get()  # eager, with the task signals
+    entry = AuditEntry.objects.get(pk=pk)
+    assert (entry.actor, entry.actor_label) == (None, "task tests.audit_probe")
+    assert current_act().actor_label == "system"  # the context ends with the task

@@ -261,7 +261,7 @@ def test_verification_against_an_exported_copy(demo, tmp_path):
     assert lines[0]["format"] == "docket-checkpoints-v1"
     assert lines[0]["public_keys"] == {signing.key_id(): signing.public_key_pem()}
     assert len(lines) == 1 + Checkpoint.objects.count()
-    assert AuditEntry.objects.filter(act="checkpoints_export").exists()
+    assert AuditEntry.objects.filter(act="export_checkpoints").exists()
 
     ok, out = run("verify_audit", "--checkpoints", str(copy))
     assert ok, out

@@ -39,6 +39,7 @@ from django.utils import timezone
 from accounts.admin import admin_context
 from accounts.context import context_for
 from accounts.permissions import ACTS
+from audit import reads as audit_reads
 from compliance import services as compliance_services
 from compliance.models import PoamItem, RiskAssessment
 from compliance.risk import services as services_risk
@@ -310,6 +311,11 @@ EXECUTORS = {
         lambda w, ctx: services_risk.snapshot_take(ctx=ctx, incident=w.incident()),
     ),
     "admin_use": ("own", _admin_use),
+    "read_audit": ("own", lambda w, ctx: list(audit_reads.entries_read(ctx=ctx))),
+    "export_audit": (
+        "own",
+        lambda w, ctx: "".join(audit_reads.export(ctx=ctx, fmt="jsonl")),
+    ),
 }
 
 

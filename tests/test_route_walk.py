@@ -321,7 +321,7 @@ KNOWN_LEAKS: dict[tuple[str, str], str] = {}
 def _answer(client, method, url):
     """The response, following redirects within the site (at most three)."""
     response = getattr(client, method)(url)
-    body = response.content.decode(errors="replace")
+    body = _body(response)
     seen = []
     while response.status_code in (301, 302, 303) and len(seen) < 3:
         where = response["Location"]
@@ -330,8 +330,15 @@ def _answer(client, method, url):
         if not where.startswith("/") or "login" in where or where.rstrip("/") == "/admin":
             break
         response = client.get(where)
-        body += response.content.decode(errors="replace")
+        body += _body(response)
     return response, body, seen
+
+
+def _body(response) -> str:
+    """The whole body, streamed ones (exports) included."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
 
 
 def _refused(response, seen) -> bool:

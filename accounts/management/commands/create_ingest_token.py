@@ -4,9 +4,11 @@ The plain token is printed once, alone on the last line (so ``| tail -n 1`` capt
 cannot be read back: only its sha256 is stored."""
 
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from accounts.models import Agency, IngestToken
 from audit.commands import AuditedCommand
+from audit.trail import record
 
 
 class Command(AuditedCommand):
@@ -25,7 +27,9 @@ class Command(AuditedCommand):
         name = name.strip()
         if not name:
             raise CommandError("--name cannot be empty.")
-        row, plain = IngestToken.issue(agency=found, name=name)
+        with transaction.atomic():
+            row, plain = IngestToken.issue(agency=found, name=name)
+            record("ingest_token_issue", agency=found, subject=row)
         self.stdout.write(
             f"Ingest token {row.name!r} (id {row.pk}) for {found.abbreviation}. "
             "It is shown once; send it as 'Authorization: Bearer <token>' to "
