@@ -72,7 +72,7 @@ ACTS: dict[str, str] = {
     # --- the audit trail itself ------------------------------------------------------------------
     "read_audit": "Audit trail read",
     "export_audit": "Audit trail exported",
-    "checkpoints_export": "Signed checkpoints exported",
+    "export_checkpoints": "Signed checkpoints exported",
     # --- refusals --------------------------------------------------------------------------------
     "out_of_scope": "Record outside the caller's scope asked for",
     "request_refused": "Request refused",

@@ -42,7 +42,6 @@ from .trail import check_entries, genesis_hash
 
 log = logging.getLogger(__name__)
 
-
 BODY_VERSION = "checkpoint v1"
 EXPORT_FORMAT = "docket-checkpoints-v1"
 

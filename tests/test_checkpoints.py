@@ -6,9 +6,11 @@ append-only triggers switched off for the test's own transaction
 Each is detected, named, and makes the command exit non-zero."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+from celery import current_app
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -20,8 +22,9 @@ from audit.models import AuditEntry, AuditHead, Checkpoint, chain_key
 from audit.trail import record
 from core import ledger, signing
 from evidence.models import CustodyEntry, Evidence
+from incidents import tasks as incidents_tasks
 from reporting.models import Obligation
-from reporting.tasks import verify_integrity
+from reporting.tasks import make_checkpoints, verify_integrity
 
 pytestmark = pytest.mark.django_db
 
@@ -258,7 +261,7 @@ def test_verification_against_an_exported_copy(demo, tmp_path):
     assert lines[0]["format"] == "docket-checkpoints-v1"
     assert lines[0]["public_keys"] == {signing.key_id(): signing.public_key_pem()}
     assert len(lines) == 1 + Checkpoint.objects.count()
-    assert AuditEntry.objects.filter(act="checkpoints_export").exists()
+    assert AuditEntry.objects.filter(act="export_checkpoints").exists()
 
     ok, out = run("verify_audit", "--checkpoints", str(copy))
     assert ok, out
@@ -327,3 +330,17 @@ def test_the_daily_check_mails_the_agency_administrators_on_a_break(demo):
     assert f"FAILED audit {chain_key(demo)}" in message.body
     assert "(chain rewritten)" in message.body
     assert AuditHead.objects.filter(chain=chain_key(demo)).exists()
+
+
+def test_beat_makes_checkpoints_hourly_and_verifies_daily(demo, settings):
+    schedule = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["reporting.tasks.make_checkpoints"] == timedelta(hours=1)
+    assert schedule["reporting.tasks.verify_integrity"] == timedelta(days=1)
+    assert "incidents.tasks.record_grant_expiries" in schedule
+    assert incidents_tasks.record_grant_expiries.name in current_app.tasks
+    assert {"reporting.tasks.make_checkpoints", "reporting.tasks.verify_integrity"} <= set(
+        current_app.tasks
+    )
+    made = make_checkpoints.delay().get()
+    assert made == Checkpoint.objects.count() > 0
+    assert make_checkpoints.delay().get() == 0
