@@ -665,7 +665,11 @@ def report_render_status(request, ctx, report_pk, number=None, fiscal_year=None)
     """The fragment htmx polls while a render is queued: the status and the version table.
     Once the job is done or failed the fragment no longer asks to be polled."""
     report = _report(ctx, report_pk, number=number, fiscal_year=fiscal_year)
-    context = {**_header(ctx, report), **_versions_context(ctx, report)}
+    context = {
+        **_header(ctx, report),
+        **_versions_context(ctx, report),
+        "actions": _actions(ctx, report),
+    }
     response = render(request, "reporting/_report_versions.html", context)
     response["Cache-Control"] = "no-store"
     return response
