@@ -294,6 +294,7 @@ class SubmissionAdmin(AgencyScopedAdmin):
         "reference",
         "note",
         "recorded_at",
+        "report_version",
     )
     readonly_fields = fields
 

@@ -155,17 +155,23 @@ def _narrative_keys(definition) -> list[str]:
 
 
 def _gather(report: Report, now: datetime) -> dict:
+    """The report's data; once approved, with ``signer``: the approving official."""
     if report.kind == ANNUAL_KIND:
-        return gather(report.kind, agency=report.agency, fiscal_year=report.fiscal_year, now=now)
-    if report.obligation_id:
-        return gather(
+        data = gather(report.kind, agency=report.agency, fiscal_year=report.fiscal_year, now=now)
+    elif report.obligation_id:
+        data = gather(
             report.kind,
             obligation=report.obligation,
             incident=report.incident,
             sequence=report.obligation.sequence,
             now=now,
         )
-    return gather(report.kind, incident=report.incident, now=now)
+    else:
+        data = gather(report.kind, incident=report.incident, now=now)
+    approver = report.approved_by if report.approved_by_id else None
+    if approver is not None and report.state in (ReportState.APPROVED, ReportState.SUBMITTED):
+        data["signer"] = approver.get_full_name() or approver.get_username()
+    return data
 
 
 def _label(report: Report, number: int | None = None) -> str:
@@ -787,6 +793,10 @@ def report_record_submission(
             allowed_transitions=allowed_report_transitions(ctx, report),
         )
     _refuse_transition(ctx, report, "submit", "record its submission")
+    ob = report.obligation
+    if ob is not None and (ob.withdrawn_at or ob.waived_at):
+        # Before rendering anything: nothing is owed (submission_record says the same).
+        raise Conflict(f"{ob} was {'withdrawn' if ob.withdrawn_at else 'waived'}; nothing is owed.")
     version = _approved_version(report) or _render_now(report, user=ctx.user, now=now)
     if recipients is not None:
         recipients = _check_recipients(recipients)

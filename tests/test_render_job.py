@@ -169,5 +169,7 @@ def test_an_approved_rendering_has_no_watermark_and_keeps_the_number_sequence(
     second = reports.report_render_job_run(job.pk)
     assert (first.number, first.draft) == (1, True)
     assert (second.number, second.draft, second.report_state) == (2, False, "approved")
+    assert "signer" not in first.data
+    assert second.data["signer"] == (olivia.get_full_name() or olivia.username)
     assert default_storage.exists(first.pdf_name) and default_storage.exists(second.pdf_name)
     assert first.pdf_name != second.pdf_name

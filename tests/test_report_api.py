@@ -211,3 +211,30 @@ def test_a_second_approving_official_approves(api, agency_a, olivia, cisa):
     pk = draft(api(olivia), cisa)["id"]
     api(olivia).post(f"/api/v1/reports/{pk}/submit-for-review/")
     assert api(other).post(f"/api/v1/reports/{pk}/approve/").json()["approved_by"] == "oscar"
+
+
+def test_the_schema_documents_the_report_endpoints():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for path, method in [
+        ("/api/v1/reports/", "get"),
+        ("/api/v1/reports/", "post"),
+        ("/api/v1/reports/{id}/", "patch"),
+        ("/api/v1/reports/{id}/submit-for-review/", "post"),
+        ("/api/v1/reports/{id}/return/", "post"),
+        ("/api/v1/reports/{id}/approve/", "post"),
+        ("/api/v1/reports/{id}/submissions/", "post"),
+        ("/api/v1/reports/{id}/render/", "post"),
+        ("/api/v1/reports/{id}/versions/", "get"),
+        ("/api/v1/reports/{id}/preview/", "get"),
+        ("/api/v1/report-versions/{id}/pdf/", "get"),
+        ("/api/v1/report-versions/{id}/compare/", "get"),
+        ("/api/v1/render-jobs/{id}/", "get"),
+        ("/api/v1/annual-summaries/", "post"),
+    ]:
+        assert method in paths[path], (path, method)
+    assert (
+        "application/pdf"
+        in (paths["/api/v1/report-versions/{id}/pdf/"]["get"]["responses"]["200"]["content"])
+    )

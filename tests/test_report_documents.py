@@ -327,9 +327,11 @@ def test_report_recipients_replace_the_rules(breach_incident):
     data = gather("congressional-notification", obligation=ob, now=utc(2026, 11, 4, 12))
     assert data["recipients"] == ["Office of Inspector General"]
     data["recipients"] = ["Inspector General, Federal Test Agency"]
+    data["signer"] = "Olivia Grant, Chief Information Officer"  # set by the report's approval
     _, pdf = _render("congressional-notification", data, breach_incident.ruleset)
     text = _flat("\n".join(_pages(pdf)))
     assert "Inspector General, Federal Test Agency" in text
+    assert "Signed by Olivia Grant, Chief Information Officer" in text
     assert "44 U.S.C. §3554(b)(7)(C)(iii)(III) and OMB M-17-05" in text
     assert "CISA incident notification" in text and "CISA-2026-9999" in text  # made already
 
@@ -414,3 +416,21 @@ def test_demo_supplemental_draws_the_four_summaries_from_the_demo(demo_incident)
     for ev in data["evidence"]:
         assert ev["sha256"] in text.replace(" ", "")
         assert ev["custodian"] and ev["custodian"] in text
+
+
+def test_demo_annual_summary_of_the_current_fiscal_year(demo_incident):
+    now = timezone.now()
+    local = now.astimezone(demo_incident.agency.tz)
+    fiscal_year = local.year + 1 if local.month >= 10 else local.year
+    data = gather(
+        "annual-fisma-summary", agency=demo_incident.agency, fiscal_year=fiscal_year, now=now
+    )
+    majors = [m["incident"]["number"] for m in data["major_incidents"]]
+    assert demo_incident.number in majors
+    assert demo_incident.number in [r["number"] for r in data["reported_to_cisa"]]
+    assert sum(r["count"] for r in data["totals_impact"]) == data["incident_count"]
+    _, pdf = _render("annual-fisma-summary", data, label="DEMO · annual summary · version 1")
+    text = _flat("\n".join(_pages(pdf)))
+    assert f"FY{fiscal_year}" in text
+    assert "CISA-2026-0417" in text
+    assert "STORE (Moderate)" in text  # the affected system with its FIPS 199 level

@@ -20,6 +20,7 @@ from reporting.documents import (
     RenderError,
     definition_for,
     gather,
+    mending,
     narrative_problems,
     render_html,
     render_markdown,
@@ -174,6 +175,17 @@ def test_mending_is_what_puts_the_margins_out_of_the_tree(cisa):
     ]
 
 
+def test_the_tokenising_mend_gives_the_same_result(cisa, monkeypatch):
+    """Where the fast byte rewrite does not recognise a page, pikepdf's tokeniser mends it."""
+    fast = render_pdf(_html(cisa), title=TITLE)
+    monkeypatch.setattr(mending, "_mend_page_fast", lambda pdf, page, orphans: False)
+    slow = render_pdf(_html(cisa), title=TITLE)
+    assert marked_content_problems(slow) == []
+    assert [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(slow)).pages] == [
+        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(fast)).pages
+    ]
+
+
 def _without_artifacts(data: bytes) -> list[str]:
     """Each page's text once the artifact sequences are cut out: the tagged text alone."""
     with pikepdf.open(io.BytesIO(data)) as doc:
@@ -204,6 +216,19 @@ def test_the_marking_is_tagged_on_page_one_and_the_banners_are_artifacts(pdf):
     assert tagged[0].count("CUI") >= 1  # the designation indicator is tagged text
     assert tagged[0].count("CUI") < every[0].count("CUI")
     assert "DRAFT" in every[0]  # the watermark, an artifact of the page background
+
+
+def test_the_contents_links_are_described_by_their_text(cisa, agency_a):
+    data = gather("annual-fisma-summary", agency=agency_a, fiscal_year=2026, now=utc(2026, 3, 3))
+    definition = definition_for("annual-fisma-summary")
+    html = render_html(definition, data, {}, label="FTA · FY2026 · version 1", draft=False)
+    with pikepdf.open(io.BytesIO(render_pdf(html, title="Annual"))) as doc:
+        described = {
+            str(a.Contents)
+            for a in doc.pages[0].obj.get("/Annots", [])
+            if a.get("/Subtype") == "/Link"
+        }
+    assert described == {s.title for s in definition.sections}
 
 
 def test_the_preview_is_a_fragment_with_the_same_content(cisa):

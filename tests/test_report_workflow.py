@@ -360,3 +360,30 @@ def test_the_annual_summary_is_seen_by_the_agency_wide_roles(as_, alice, carol, 
 def test_the_post_incident_report_waits_for_recovery(as_, alice, incident, now):
     with pytest.raises(Conflict, match="recovered or closed"):
         reports.report_draft(as_(alice), incident=incident, kind="post-incident-report")
+
+
+def test_the_post_incident_report_of_a_recovered_incident(as_, alice, carol, olivia, incident, now):
+    from incidents.services import incident_transition
+
+    for step in ("start_triage", "confirm", "contain", "eradicate", "recover"):
+        incident = incident_transition(ctx=as_(alice), incident=incident, transition=step, now=now)
+    report = reports.report_draft(as_(carol), incident=incident, kind="post-incident-report")
+    assert report.obligation is None and report.incident == incident
+    report = complete(as_(carol), report, now)
+    report = reports.report_submit_for_review(as_(carol), report, now=now)
+    report = reports.report_approve(as_(olivia), report, now=now)
+    # No obligation to meet: marked submitted, no Submission, the version rendered.
+    assert reports.report_record_submission(as_(carol), report, channel="email", now=now) is None
+    report.refresh_from_db()
+    assert report.state == ReportState.SUBMITTED
+    assert report.versions.get().draft is False
+
+
+def test_a_waived_obligations_report_is_not_submitted(as_, alice, olivia, cisa, now):
+    from reporting.services import obligation_waive
+
+    report = reports.report_approve(as_(olivia), in_review(as_, alice, cisa, now), now=now)
+    obligation_waive(ctx=as_(olivia), obligation=cisa, reason="Reported by phone", now=now)
+    with pytest.raises(Conflict, match="waived; nothing is owed"):
+        reports.report_record_submission(as_(alice), report, channel="email", now=now)
+    assert not report.versions.exists()

@@ -228,6 +228,9 @@ SPECTACULAR_SETTINGS = {
         "AssessmentStatusEnum": "compliance.models.assessment.AssessmentStatus",
         "AssessmentMethodEnum": "compliance.models.assessment.AssessmentMethod",
         "IncidentStateEnum": "incidents.models.incident.State",
+        "ReportStateEnum": "reporting.models.report.ReportState",
+        "ReportKindEnum": "reporting.models.report.REPORT_KIND_CHOICES",
+        "JobStateEnum": "core.jobs.JobState",
     },
 }
 

@@ -4,13 +4,13 @@ from rest_framework import serializers
 
 from accounts.api import AwareDateTimeField, LocalTimeField, StrictFieldsMixin
 from reporting.models import (
-    REPORT_KINDS,
     CisaSeverity,
     RenderJob,
     Report,
     ReportVersion,
     Submission,
 )
+from reporting.models.report import REPORT_KIND_CHOICES
 
 
 class ReportVersionSerializer(serializers.ModelSerializer):
@@ -125,7 +125,7 @@ class ReportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
 
     obligation = serializers.IntegerField(required=False)
     incident = serializers.CharField(required=False, help_text="Incident number.")
-    kind = serializers.ChoiceField(choices=REPORT_KINDS, required=False)
+    kind = serializers.ChoiceField(choices=REPORT_KIND_CHOICES, required=False)
     fiscal_year = serializers.IntegerField(required=False, min_value=2000, max_value=2100)
 
 

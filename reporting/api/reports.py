@@ -91,10 +91,11 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def partial_update(self, request, pk=None):
         """Edit the narrative (sections given), recipients or title. On an approved or
         submitted report this starts a new revision, returned here (a new ``id``)."""
+        report = self._report()  # 404 before 400
         data = _body(ReportEditSerializer, request)
         report = reports.report_edit(
             request.agency_context,
-            self._report(),
+            report,
             narrative=data.get("narrative", {}),
             recipients=data.get("recipients"),
             title=data.get("title"),
@@ -111,11 +112,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(request=ReasonSerializer, responses={200: ReportSerializer})
     @action(detail=True, methods=["post"], url_path="return")
     def return_to_draft(self, request, pk=None):
+        report = self._report()  # 404 before 400
         data = _body(ReasonSerializer, request)
         return self._answer(
-            reports.report_return_to_draft(
-                request.agency_context, self._report(), reason=data["reason"]
-            )
+            reports.report_return_to_draft(request.agency_context, report, reason=data["reason"])
         )
 
     @extend_schema(request=None, responses={200: ReportSerializer})
@@ -129,8 +129,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def submissions(self, request, pk=None):
         """Record that the approved report went out; 409 unless it is approved. The
         submission names the exact version sent (``report_version``)."""
+        report = self._report()  # 404 before 400
         data = _body(ReportSubmissionSerializer, request)
-        report = self._report()
         sub = reports.report_record_submission(request.agency_context, report, **data)
         if sub is None:
             return self._answer(report, status.HTTP_201_CREATED)
@@ -140,8 +140,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"], url_path="cisa-response")
     def cisa_response(self, request, pk=None):
         """Record CISA's tracking number and severity rating for a submitted notification."""
+        report = self._report()  # 404 before 400
         data = _body(CisaResponseSerializer, request)
-        report = self._report()
         sub = None
         if report.obligation_id:
             sub = report.obligation.submissions.order_by("-submitted_at", "-pk").first()
@@ -224,11 +224,12 @@ class ReportVersionViewSet(viewsets.ReadOnlyModelViewSet):
     def compare(self, request, pk=None):
         """This version's narrative against version ``?a=`` of the same report, per section
         (unified diff lines; empty for an unchanged section)."""
+        version = reports.visible_version(request.agency_context, pk)  # 404 before 400
         try:
             other = int(request.query_params.get("a", ""))
         except ValueError:
             raise InvalidInput("Name the version to compare with: ?a=<id>.", field="a") from None
-        result = reports.report_compare(request.agency_context, other, pk)
+        result = reports.report_compare(request.agency_context, other, version)
         return Response(
             [
                 {

@@ -7,14 +7,17 @@ marking banner, the label, "Page x of y") are marked content whose structure ele
 (``/NonStruct``) hang off the document without being among its kids — content outside the
 structure tree; and table header cells carry no /Scope. ``mend`` re-marks each such sequence
 as a pagination artifact (``/Artifact <</Type /Pagination>>``), drops its entry from the
-page's ParentTree array, gives each TH its scope (column in a table head, row in a body), and
-sets what is missing of the rest (it checks rather than assumes what WeasyPrint writes). Only
-the content streams of pages that hold such sequences are rewritten.
+page's ParentTree array, gives each TH its scope (column in a table head, row in a body), gives
+internal links their text as description (WeasyPrint writes the target's name), and sets what
+is missing of the rest (it checks rather than assumes what WeasyPrint writes). Only the
+content streams of pages that hold such sequences are rewritten: by bytes where WeasyPrint's
+layout of the operator is recognised exactly (fast), else by pikepdf's tokeniser.
 """
 
 from __future__ import annotations
 
 import io
+import re
 
 import pikepdf
 
@@ -98,6 +101,35 @@ def parent_tree_arrays(pdf: pikepdf.Pdf) -> dict[int, pikepdf.Array]:
     return out
 
 
+# How pydyf (WeasyPrint's PDF writer) writes a marked-content sequence with an MCID.
+_BDC = re.compile(rb"(?m)^/([A-Za-z]+)\n<</MCID (\d+)>>\nBDC$")
+_ARTIFACT = b"/Artifact\n<</Type /Pagination>>\nBDC"
+
+
+def _mend_page_fast(pdf: pikepdf.Pdf, page: pikepdf.Page, orphans: set[int]) -> bool:
+    """Re-mark the orphans by rewriting the (single) content stream's bytes where WeasyPrint's
+    own layout is recognised: each orphan MCID found exactly once, as an operator on its own
+    lines. Anything else (``False``) goes to the tokenising ``_mend_page``."""
+    contents = page.obj.get("/Contents")
+    if not isinstance(contents, pikepdf.Stream):
+        return False
+    raw = contents.read_bytes()
+    found: list[int] = []
+
+    def swap(match: re.Match) -> bytes:
+        mcid = int(match[2])
+        if mcid not in orphans:
+            return match[0]
+        found.append(mcid)
+        return _ARTIFACT
+
+    mended = _BDC.sub(swap, raw)
+    if sorted(found) != sorted(orphans):
+        return False
+    page.obj.Contents = pdf.make_stream(mended)
+    return True
+
+
 def _mend_page(pdf: pikepdf.Pdf, page: pikepdf.Page, orphans: set[int]) -> int:
     instructions = pikepdf.parse_content_stream(page)
     changed = 0
@@ -121,8 +153,26 @@ def _mend_page(pdf: pikepdf.Pdf, page: pikepdf.Page, orphans: set[int]) -> int:
     return changed
 
 
-def mend(pdf_bytes: bytes, *, title: str, lang: str) -> bytes:
-    """The mended file (see the module docstring)."""
+def _describe_links(pdf: pikepdf.Pdf, link_text: dict[str, str]) -> int:
+    """WeasyPrint gives an internal link the name of its target as /Contents (``s-threats``);
+    PDF/UA wants a description: the link's own text (``link_text``: target → text)."""
+    count = 0
+    for page in pdf.pages:
+        for annot in page.obj.get("/Annots", []):
+            if annot.get("/Subtype") != "/Link":
+                continue
+            dest = annot.get("/Dest")
+            if dest is None and "/A" in annot:
+                dest = annot.A.get("/D")
+            if isinstance(dest, pikepdf.String) and str(dest) in link_text:
+                annot.Contents = pikepdf.String(link_text[str(dest)])
+                count += 1
+    return count
+
+
+def mend(pdf_bytes: bytes, *, title: str, lang: str, link_text: dict | None = None) -> bytes:
+    """The mended file (see the module docstring). ``link_text`` maps an internal link's target
+    to the text it is shown with, which becomes its description."""
     try:
         pdf = pikepdf.open(io.BytesIO(pdf_bytes))
     except pikepdf.PdfError as exc:
@@ -143,9 +193,11 @@ def mend(pdf_bytes: bytes, *, title: str, lang: str) -> bytes:
             for mcid, element in enumerate(array):
                 if isinstance(element, pikepdf.Dictionary) and element.objgen not in reachable:
                     orphans.add(mcid)
-            if orphans and _mend_page(pdf, page, orphans):
+            if orphans and (_mend_page_fast(pdf, page, orphans) or _mend_page(pdf, page, orphans)):
                 for mcid in orphans:
                     array[mcid] = None
+        if link_text:
+            _describe_links(pdf, link_text)
         # What WeasyPrint writes already; set only when missing.
         if str(pdf.Root.get("/Lang", "")) != lang:
             pdf.Root.Lang = pikepdf.String(lang)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import threading
 import urllib.parse
 from contextlib import contextmanager
 from functools import cache
+from html import unescape
 from pathlib import Path
 
 import pikepdf
@@ -252,4 +254,12 @@ def render_pdf(
         raise RenderError(f"WeasyPrint could not render the report: {exc}") from exc
     if errors:
         raise RenderError("WeasyPrint reported an error: " + "; ".join(errors[:3]))
-    return mend(pdf, title=title, lang=lang)
+    return mend(pdf, title=title, lang=lang, link_text=_link_text(html))
+
+
+_INTERNAL_LINK = re.compile(r'<a href="#([A-Za-z][\w-]*)">([^<]+)</a>')
+
+
+def _link_text(html: str) -> dict[str, str]:
+    """Internal link target → the link's text, from Docket's own markup (the contents list)."""
+    return {m[1]: unescape(m[2]).strip() for m in _INTERNAL_LINK.finditer(html)}

@@ -48,6 +48,7 @@ OBLIGATION_KINDS = (
 INCIDENT_KIND = "post-incident-report"
 ANNUAL_KIND = "annual-fisma-summary"
 REPORT_KINDS = (*OBLIGATION_KINDS, INCIDENT_KIND, ANNUAL_KIND)
+REPORT_KIND_CHOICES = [(k, k) for k in REPORT_KINDS]
 
 
 def _may(act: str):
@@ -95,7 +96,7 @@ class Report(FSMModelMixin, models.Model):
         blank=True,
         related_name="reports",
     )
-    kind = models.CharField(max_length=40, choices=[(k, k) for k in REPORT_KINDS])
+    kind = models.CharField(max_length=40, choices=REPORT_KIND_CHOICES)
     fiscal_year = models.PositiveSmallIntegerField(null=True, blank=True)
     definition_version = models.CharField(max_length=20)
     revision = models.PositiveSmallIntegerField(default=1)
