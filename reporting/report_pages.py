@@ -400,6 +400,8 @@ def report_edit(request, ctx, report_pk, number=None, fiscal_year=None):
     report = _report(ctx, report_pk, number=number, fiscal_year=fiscal_year)
     if request.method != "POST":
         return _editor(request, ctx, report)
+    if not _may(ctx, ACT_DRAFT):
+        return forbidden(request, _act_message(ACT_DRAFT))
     if str(report.state) not in EDITABLE:
         return _editor(
             request,

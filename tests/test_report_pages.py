@@ -520,3 +520,22 @@ def test_the_incident_page_query_count_does_not_grow_with_reports(
     with django_assert_num_queries(len(one.captured_queries)):
         response = client.get(url)
     assert "Not drafted" not in _text(response)
+
+
+def test_a_granted_auditor_reads_a_report_but_is_offered_nothing_to_change(
+    client, carol, audrey, agency_a, audit_grant, web_system
+):
+    incident = audit_grant(audrey, web_system, now=NOW - timedelta(hours=2))
+    cisa = Obligation.objects.get(incident=incident, rule__key="cisa-initial")
+    report = report_services.report_draft(context_for(carol, agency_a), obligation=cisa)
+    client.force_login(audrey)
+    page = client.get(report_url(report))
+    assert page.status_code == 200
+    body = _body(page)
+    assert 'class="docket-editor"' not in body
+    assert "Send for review" not in body
+    assert "Render a PDF now" not in _body(client.get(report_url(report, "versions")))
+    refused = client.post(report_url(report), {"updated_at": "x"})
+    assert refused.status_code == 403
+    report.refresh_from_db()
+    assert report.state == "draft"
