@@ -539,3 +539,29 @@ def test_a_granted_auditor_reads_a_report_but_is_offered_nothing_to_change(
     assert refused.status_code == 403
     report.refresh_from_db()
     assert report.state == "draft"
+
+
+def test_cisas_tracking_number_and_severity_are_recorded_on_the_version_list(
+    client, carol, olivia, agency_a, major
+):
+    cisa = Obligation.objects.get(incident=major, rule__key="cisa-initial")
+    report = report_services.report_draft(context_for(carol, agency_a), obligation=cisa)
+    client.force_login(carol)
+    _edit_and_send(client, report)
+    report_services.report_approve(context_for(olivia, agency_a), report)
+    report.refresh_from_db()
+    report_services.report_record_submission(
+        context_for(carol, agency_a), report, channel="cisa_portal", submitted_at=NOW
+    )
+    url = report_url(report, "cisa-response")
+    refused = client.post(url, {"tracking_number": " ", "severity": "high"})
+    assert refused.status_code == 400
+    assert "CISA tracking number" in _text(refused)
+    response = client.post(
+        url, {"tracking_number": "CISA-2026-0042", "severity": "high"}, follow=True
+    )
+    text = _unescape(_text(response))
+    assert "CISA's answer recorded: CISA-2026-0042" in text
+    assert "tracking number CISA-2026-0042 , severity High (orange)" in text
+    major.refresh_from_db()
+    assert major.cisa_tracking_number == "CISA-2026-0042"
