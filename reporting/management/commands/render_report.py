@@ -33,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "target",
             nargs="+",
-            metavar="INCIDENT KIND",
+            metavar="INCIDENT|KIND",
             help=f"the incident's number and the kind ({', '.join(KINDS)}); for the annual "
             "summary only the kind, with --agency and --fiscal-year",
         )
