@@ -341,6 +341,8 @@ def test_narrative_problems():
     assert narrative_problems("Fine.\n\n- a list") == []
     assert "NUL" in narrative_problems("a\x00b")[0]
     assert "U+0007" in narrative_problems("bell\x07")[0]
+    assert "U+202E" in narrative_problems("invoice\u202efdp.exe")[0]
+    assert narrative_problems("café — naïve, 日本語, emoji 🙂") == []
     assert "at most 20,000" in narrative_problems("x" * 20_001)[0]
     assert narrative_problems(None) == ["The text must be a string."]
 

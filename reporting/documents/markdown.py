@@ -16,6 +16,8 @@ from markdown_it import MarkdownIt
 
 MAX_CHARS = 20_000
 MAX_LINES = 400
+# Bidirectional overrides and isolates: they make printed text read differently from what it is.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "code", "br"}
 _ALLOWED_ATTRIBUTES = {"ol": {"start"}}
 
@@ -83,11 +85,13 @@ def narrative_problems(text: str) -> list[str]:
         {
             f"U+{ord(c):04X}"
             for c in text
-            if c not in "\n\r\t\x00" and unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn")
+            if c not in "\n\r\t\x00"
+            and (unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") or c in _BIDI_CONTROLS)
         }
     )
     if controls:
         problems.append(
-            "The text contains control or unassigned characters: " + ", ".join(controls[:10])
+            "The text contains control, direction-override or unassigned characters: "
+            + ", ".join(controls[:10])
         )
     return problems
