@@ -16,7 +16,7 @@ from django import forms
 from core.forms import LocalDateTimeField, UswdsForm
 from core.time import parse_instant
 
-from .models import Submission
+from .models import CisaSeverity, Submission
 
 SECTION_PREFIX = "section-"
 RECIPIENTS_HELP = "One recipient a line (committees, the Inspector General, CISA)."
@@ -171,3 +171,14 @@ def fiscal_year_of(instant: datetime, tz) -> int:
     1 October of year N-1)."""
     local = instant.astimezone(tz)
     return local.year + 1 if local.month >= 10 else local.year
+
+
+class CisaResponseForm(UswdsForm):
+    """What CISA answered to a submitted notification: its tracking number and severity."""
+
+    tracking_number = forms.CharField(label="CISA tracking number", max_length=100)
+    severity = forms.ChoiceField(
+        label="CISA's severity rating",
+        required=False,
+        choices=[("", "Not rated yet"), *CisaSeverity.choices],
+    )

@@ -40,10 +40,11 @@ from incidents.web import forbidden, with_context
 
 from . import reports as services
 from .documents import KINDS, definition_for, gather, narrative_problems, suggestions
-from .models import Report
+from .models import CisaSeverity, Report, Submission
 from .presentation import RENDER_STATE_LABELS, report_state_label, report_state_tag
 from .report_forms import (
     AnnualDraftForm,
+    CisaResponseForm,
     ReportEditForm,
     ReportSubmissionForm,
     ReturnForm,
@@ -148,7 +149,7 @@ def _header(ctx, report) -> dict:
         "created_local": format_local(report.created_at, tz),
         "approved_local": format_local(report.approved_at, tz) if report.approved_at else "",
         "urls": {
-            name: report_url(report, name)
+            name.replace("-", "_"): report_url(report, name)
             for name in (
                 "edit",
                 "transition",
@@ -158,6 +159,7 @@ def _header(ctx, report) -> dict:
                 "submission",
                 "compare",
                 "status",
+                "cisa-response",
             )
         },
         "back_url": reverse("incident-detail", args=[report.incident.number])
@@ -400,6 +402,8 @@ def report_edit(request, ctx, report_pk, number=None, fiscal_year=None):
     report = _report(ctx, report_pk, number=number, fiscal_year=fiscal_year)
     if request.method != "POST":
         return _editor(request, ctx, report)
+    if not _may(ctx, ACT_DRAFT):
+        return forbidden(request, _act_message(ACT_DRAFT))
     if str(report.state) not in EDITABLE:
         return _editor(
             request,
@@ -635,6 +639,46 @@ def _version_rows(ctx, report, versions) -> list[dict]:
     ]
 
 
+CISA_KIND = "cisa-notification"
+
+
+def _cisa_submission(ctx, report):
+    """The latest submission of this CISA notification (the one CISA answers), or None."""
+    if report.kind != CISA_KIND or not report.obligation_id:
+        return None
+    return (
+        scope(Submission.objects.all(), ctx)
+        .filter(report_version__report=report)
+        .prefetch_related("cisa_responses")
+        .order_by("-submitted_at", "-pk")
+        .first()
+    )
+
+
+def _cisa_context(ctx, report, form=None) -> dict:
+    sub = _cisa_submission(ctx, report)
+    if sub is None:
+        return {"cisa": None}
+    tz = ctx.agency.tz
+    answers = [
+        {
+            "r": r,
+            "severity": CisaSeverity(r.severity).label if r.severity else "not rated",
+            "at_local": format_local(r.recorded_at, tz),
+        }
+        for r in sorted(sub.cisa_responses.all(), key=lambda r: (r.recorded_at, r.pk))
+    ]
+    may = _may(ctx, ACT_SUBMIT)
+    return {
+        "cisa": {
+            "submission": sub,
+            "submitted_local": format_local(sub.submitted_at, tz),
+            "answers": answers,
+            "form": (form or CisaResponseForm(auto_id="cisa-%s")) if may else None,
+        }
+    }
+
+
 def _versions_context(ctx, report) -> dict:
     versions = _versions(ctx, report)
     return {
@@ -654,9 +698,49 @@ def report_versions(request, ctx, report_pk, number=None, fiscal_year=None):
     context = {
         **_header(ctx, report),
         **_versions_context(ctx, report),
+        **_cisa_context(ctx, report),
         "actions": _actions(ctx, report),
     }
     return render(request, "reporting/report_versions.html", context)
+
+
+@with_context
+@require_POST
+def report_cisa_response(request, ctx, report_pk, number=None, fiscal_year=None):
+    """Record CISA's answer to the submitted notification: tracking number and severity
+    (later reports print them). A refusal shows the version list with the reason."""
+    report = _report(ctx, report_pk, number=number, fiscal_year=fiscal_year)
+    sub = _cisa_submission(ctx, report)
+    if sub is None:
+        raise NotFound("This report has no submission to CISA to record an answer to.")
+    if not _may(ctx, ACT_SUBMIT):
+        return forbidden(request, _act_message(ACT_SUBMIT))
+    form = CisaResponseForm(request.POST, auto_id="cisa-%s")
+    problem = None
+    if form.is_valid():
+        try:
+            services.cisa_response_record(
+                ctx,
+                sub,
+                tracking_number=form.cleaned_data["tracking_number"],
+                severity=form.cleaned_data["severity"],
+            )
+        except InvalidInput as exc:
+            _apply(form, exc)
+            problem = exc.message
+        else:
+            messages.success(
+                request, f"CISA's answer recorded: {form.cleaned_data['tracking_number']}."
+            )
+            return redirect(report_url(report, "versions"))
+    context = {
+        **_header(ctx, report),
+        **_versions_context(ctx, report),
+        **_cisa_context(ctx, report, form),
+        "actions": _actions(ctx, report),
+        "action_error": problem,
+    }
+    return render(request, "reporting/report_versions.html", context, status=400)
 
 
 @with_context
@@ -665,7 +749,11 @@ def report_render_status(request, ctx, report_pk, number=None, fiscal_year=None)
     """The fragment htmx polls while a render is queued: the status and the version table.
     Once the job is done or failed the fragment no longer asks to be polled."""
     report = _report(ctx, report_pk, number=number, fiscal_year=fiscal_year)
-    context = {**_header(ctx, report), **_versions_context(ctx, report)}
+    context = {
+        **_header(ctx, report),
+        **_versions_context(ctx, report),
+        "actions": _actions(ctx, report),
+    }
     response = render(request, "reporting/_report_versions.html", context)
     response["Cache-Control"] = "no-store"
     return response

@@ -14,6 +14,7 @@ REPORT_PAGES = (
     ("versions/render/", reports.report_render, "render"),
     ("versions/<int:version>/pdf/", reports.report_download, "download"),
     ("compare/", reports.report_compare, "compare"),
+    ("versions/cisa-response/", reports.report_cisa_response, "cisa-response"),
 )
 INCIDENT_REPORT = "incidents/<str:number>/reports/<int:report_pk>/"
 ANNUAL_REPORT = "reports/annual/<int:fiscal_year>/<int:report_pk>/"

@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.context import context_for
-from incidents.services import determination_record
+from incidents.services import determination_record, incident_transition
 from reporting import reports as report_services
 from reporting.documents import narrative_problems
 from reporting.models import Obligation, RenderJob, Report, ReportVersion, Submission
@@ -464,3 +466,102 @@ def test_an_isso_is_not_offered_the_annual_draft(client, alice):
     page = client.get(reverse("annual-summary-list"))
     assert "Draft the annual summary" not in _body(page)
     assert client.post(reverse("annual-summary-list"), {"fiscal_year": 2027}).status_code == 403
+
+
+# --- the post-incident report and query counts ------------------------------------------------
+
+
+def test_the_post_incident_report_is_offered_once_the_incident_is_recovered(
+    client, carol, agency_a, major
+):
+    client.force_login(carol)
+    assert "Post-incident report" not in _text(client.get(f"/incidents/{major.number}/"))
+    ctx = context_for(carol, agency_a)
+    for step in ("start_triage", "confirm", "contain", "eradicate", "recover"):
+        incident_transition(ctx=ctx, incident=major, transition=step)
+    page = client.get(f"/incidents/{major.number}/")
+    assert "Post-incident report" in _text(page)
+    assert 'name="kind" value="post-incident-report"' in _body(page)
+    response = client.post(
+        reverse("report-page-draft", args=[major.number]),
+        {"kind": "post-incident-report"},
+        follow=True,
+    )
+    report = Report.objects.get(incident=major, kind="post-incident-report")
+    assert response.redirect_chain[-1][0] == report_url(report)
+
+
+def test_the_version_list_query_count_does_not_grow_with_versions(
+    client, carol, drafted, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    client.force_login(carol)
+    _render(client, drafted, django_capture_on_commit_callbacks)
+    url = report_url(drafted, "versions")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    queries = len(one.captured_queries)  # each request below resets the query log
+    for _ in range(2):
+        _render(client, drafted, django_capture_on_commit_callbacks)
+    with django_assert_num_queries(queries):
+        response = client.get(url)
+    assert _body(response).count("Download version") == 3
+
+
+def test_the_incident_page_query_count_does_not_grow_with_reports(
+    client, carol, agency_a, major, django_assert_num_queries
+):
+    client.force_login(carol)
+    url = f"/incidents/{major.number}/"
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    ctx = context_for(carol, agency_a)
+    for ob in Obligation.objects.filter(incident=major, waived_at__isnull=True):
+        report_services.report_draft(ctx, obligation=ob)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = client.get(url)
+    assert "Not drafted" not in _text(response)
+
+
+def test_a_granted_auditor_reads_a_report_but_is_offered_nothing_to_change(
+    client, carol, audrey, agency_a, audit_grant, web_system
+):
+    incident = audit_grant(audrey, web_system, now=NOW - timedelta(hours=2))
+    cisa = Obligation.objects.get(incident=incident, rule__key="cisa-initial")
+    report = report_services.report_draft(context_for(carol, agency_a), obligation=cisa)
+    client.force_login(audrey)
+    page = client.get(report_url(report))
+    assert page.status_code == 200
+    body = _body(page)
+    assert 'class="docket-editor"' not in body
+    assert "Send for review" not in body
+    assert "Render a PDF now" not in _body(client.get(report_url(report, "versions")))
+    refused = client.post(report_url(report), {"updated_at": "x"})
+    assert refused.status_code == 403
+    report.refresh_from_db()
+    assert report.state == "draft"
+
+
+def test_cisas_tracking_number_and_severity_are_recorded_on_the_version_list(
+    client, carol, olivia, agency_a, major
+):
+    cisa = Obligation.objects.get(incident=major, rule__key="cisa-initial")
+    report = report_services.report_draft(context_for(carol, agency_a), obligation=cisa)
+    client.force_login(carol)
+    _edit_and_send(client, report)
+    report_services.report_approve(context_for(olivia, agency_a), report)
+    report.refresh_from_db()
+    report_services.report_record_submission(
+        context_for(carol, agency_a), report, channel="cisa_portal", submitted_at=NOW
+    )
+    url = report_url(report, "cisa-response")
+    refused = client.post(url, {"tracking_number": " ", "severity": "high"})
+    assert refused.status_code == 400
+    assert "CISA tracking number" in _text(refused)
+    response = client.post(
+        url, {"tracking_number": "CISA-2026-0042", "severity": "high"}, follow=True
+    )
+    text = _unescape(_text(response))
+    assert "CISA's answer recorded: CISA-2026-0042" in text
+    assert "tracking number CISA-2026-0042 , severity High (orange)" in text
+    major.refresh_from_db()
+    assert major.cisa_tracking_number == "CISA-2026-0042"

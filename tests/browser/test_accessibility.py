@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from accounts.context import context_for
@@ -20,7 +21,9 @@ from incidents import falco
 from incidents.ingest import alerts_store, detections_group
 from incidents.models import Incident, IncidentCandidate
 from incidents.services import auditor_grant, determination_record, incident_transition
-from reporting.models import Obligation
+from reporting.models import Obligation, Report
+from reporting.report_pages import report_url
+from reporting.reports import report_draft, report_render_now
 from reporting.services import submission_record
 
 from ..support.alerts import POD, rule_alert
@@ -77,6 +80,11 @@ PAGES = [
     ("candidate-detail", lambda w: f"/triage/{w.candidate.pk}/", "carol"),
     ("incident-packages", lambda w: _package(w), "carol"),
     ("auditor-home", lambda w: _package(w) and "/auditor/", "audrey"),
+    ("report-editor", lambda w: _report_url(w), "carol"),
+    ("report-preview", lambda w: _report_url(w, "preview"), "carol"),
+    ("report-versions", lambda w: _report_url(w, "versions", render=True), "carol"),
+    ("report-compare", lambda w: _report_url(w, "compare", render=True) + "?a=1&b=1", "carol"),
+    ("annual-summaries", "/reports/annual/", "carol"),
 ]
 
 
@@ -91,6 +99,20 @@ def _package(world) -> str:
     package = package_request(ctx=context_for(carol, incident.agency), incident=incident)
     package_build_run(job_id=package.pk)
     return f"/incidents/{incident.number}/packages/"
+
+
+def _report_url(world, page="edit", *, render=False) -> str:
+    """The seven-day notice to Congress of the major incident, drafted by carol (rendered
+    once when ``render``); the URL of one of its pages."""
+    carol = get_user_model().objects.get(username="carol")
+    ctx = context_for(carol, world.major.agency)
+    report = Report.objects.filter(incident=world.major, obligation__rule__key="congress-7-day")
+    report = report.first() or report_draft(
+        ctx, obligation=Obligation.objects.get(incident=world.major, rule__key="congress-7-day")
+    )
+    if render and not report.versions.exists():
+        report_render_now(ctx, report)
+    return report_url(report, page)
 
 
 def _poam_item(world):
