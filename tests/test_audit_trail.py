@@ -139,7 +139,9 @@ def test_entry_fields_come_from_the_act_context(agency_a, carol, open_incident, 
     assert entry.at == T0 and entry.outcome == "success"
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback as the suite's other transactional tests: its flush then leaves the
+# tables empty for the next one to restore (a flush without it re-creates content types).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_give_a_gapless_chain(agency_a):
     errors = []
 
