@@ -19,13 +19,13 @@ from core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from core.storage import hash_stored
 from incidents.models import AuditorGrant, IncidentEvent
 from reporting import reports
+from reporting.documents import cisa_severity, cisa_tracking_number
 from reporting.history import ReportingEventKind
 from reporting.models import (
     Report,
     ReportState,
     ReportVersion,
     cisa_response_for,
-    cisa_tracking_number,
 )
 
 from .support.factories import person
@@ -262,6 +262,7 @@ def test_cisa_answer_is_recorded_once_per_answer_and_read_back(as_, alice, olivi
     answer = cisa_response_for(cisa.incident)
     assert (answer.tracking_number, answer.severity) == ("CISA-2026-0417", "high")
     assert cisa_tracking_number(cisa.incident) == "CISA-2026-0417"
+    assert cisa_severity(cisa.incident) == "High (orange)"  # printed on later reports
     with pytest.raises(AppendOnlyError):
         answer.save()
 

@@ -11,7 +11,7 @@ nothing.
 
 from .definitions import KINDS, Definition, DefinitionError, Section, definition_for
 from .errors import RenderError
-from .gather import GatherError, cisa_tracking_number, fiscal_year_bounds, gather
+from .gather import GatherError, cisa_severity, cisa_tracking_number, fiscal_year_bounds, gather
 from .markdown import narrative_problems, render_markdown
 from .render import RENDERER_VERSION, render_html, render_pdf
 from .suggestions import suggestions
@@ -24,6 +24,7 @@ __all__ = [
     "GatherError",
     "RenderError",
     "Section",
+    "cisa_severity",
     "cisa_tracking_number",
     "definition_for",
     "fiscal_year_bounds",

@@ -49,7 +49,7 @@ from incidents.models import (
 )
 from incidents.selectors import current_determination
 from incidents.timeline import incident_timeline, local_time
-from reporting.models import Obligation, Submission
+from reporting.models import Obligation, Submission, cisa_response_for
 
 from .definitions import KINDS
 
@@ -129,6 +129,9 @@ def cisa_tracking_number(incident: Incident) -> str:
     The one place a report reads it."""
     if incident.cisa_tracking_number:
         return incident.cisa_tracking_number
+    response = cisa_response_for(incident)
+    if response is not None:
+        return response.tracking_number
     sub = (
         Submission.objects.filter(
             obligation__incident=incident, channel=Submission.Channel.CISA_PORTAL
@@ -138,6 +141,12 @@ def cisa_tracking_number(incident: Incident) -> str:
         .first()
     )
     return sub.reference if sub else ""
+
+
+def cisa_severity(incident: Incident) -> str:
+    """CISA's severity rating of ``incident`` from its latest answer; "" when none given."""
+    response = cisa_response_for(incident)
+    return response.get_severity_display() if response and response.severity else ""
 
 
 def _incident(inc: Incident, tz: ZoneInfo) -> dict:
@@ -159,6 +168,7 @@ def _incident(inc: Incident, tz: ZoneInfo) -> dict:
         "nciss_level": _label(NcissLevel, inc.nciss_level, "Not assessed"),
         "poc": {"name": inc.poc_name, "email": inc.poc_email, "phone": inc.poc_phone},
         "cisa_tracking_number": cisa_tracking_number(inc),
+        "cisa_severity": cisa_severity(inc),
         "ruleset": f"{inc.ruleset.name} v{inc.ruleset.version}",
     }
     _put(out, "identified_at", inc.identified_at, tz)

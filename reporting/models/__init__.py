@@ -12,7 +12,6 @@ from .report import (
     ReportState,
     ReportVersion,
     cisa_response_for,
-    cisa_tracking_number,
 )
 from .ruleset import (
     RULE_DATA_FIELDS,
@@ -47,5 +46,4 @@ __all__ = [
     "RuleSetLocked",
     "Submission",
     "cisa_response_for",
-    "cisa_tracking_number",
 ]

@@ -310,9 +310,3 @@ def cisa_response_for(incident) -> CisaResponse | None:
         .order_by("-recorded_at", "-pk")
         .first()
     )
-
-
-def cisa_tracking_number(incident) -> str:
-    """The CISA tracking number of ``incident`` ("" when CISA has not answered yet)."""
-    response = cisa_response_for(incident)
-    return response.tracking_number if response else ""
