@@ -1,8 +1,9 @@
 """Every act the audit trail records, with the words its pages show: one line per act.
 
-An entry's ``act`` is one of these names (``tests/test_audit_coverage.py`` checks that the
-services' acts each leave one). A new act is one line here and one ``record()`` call (or a
-domain event the trail subscribes to) where it is done.
+An entry's ``act`` is one of these names: every ``record()`` in the code names one, and every
+act of ``accounts.permissions.ACTS`` is one (a refused act is recorded under its permission's
+name); ``tests/test_audit_coverage.py`` checks both. A new act is one line here and one
+``record()`` call where it is done.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ ACTS: dict[str, str] = {
     "incident_indicator_add": "Indicators added",
     "auditor_grant": "Auditor granted an incident",
     "auditor_revoke": "Auditor's grant revoked",
+    "auditor_grant_expired": "Auditor's grant expired",
     "candidate_handle": "Triage candidate promoted, attached or dismissed",
     "detections_ingest": "Detections delivered",
     # --- reporting -----------------------------------------------------------------------------
@@ -32,6 +34,7 @@ ACTS: dict[str, str] = {
     "evidence_verify_all": "All evidence re-hashed (daily check)",
     "evidence_export": "Evidence exported",
     "evidence_transfer": "Custody transfer offered, accepted, declined or cancelled",
+    "custody_transfer_any": "Custody transfer by an administrator (refused)",
     "evidence_withdraw": "Evidence withdrawn",
     "evidence_extract_commands": "Commands of a capture extracted",
     # --- compliance ----------------------------------------------------------------------------
@@ -39,6 +42,10 @@ ACTS: dict[str, str] = {
     "compliance_import": "Compliance records imported",
     "risk_accept": "Risk accepted",
     "snapshot_take": "Compliance snapshot taken",
+    # --- evidence packages -----------------------------------------------------------------------
+    "package_request": "Evidence package asked for",
+    "package_build": "Evidence package built",
+    "package_download": "Evidence package downloaded",
     # --- accounts and administration -------------------------------------------------------------
     "sign_in": "Signed in",
     "sign_in_failed": "Sign-in failed",
@@ -47,12 +54,14 @@ ACTS: dict[str, str] = {
     "membership_change": "Membership or role changed",
     "ingest_token_issue": "Ingest token issued",
     "ingest_token_revoke": "Ingest token revoked",
+    "admin_use": "Administration used (refused)",
     "admin_add": "Added in the administration",
     "admin_change": "Changed in the administration",
     "admin_delete": "Deleted in the administration",
     # --- the audit trail itself ------------------------------------------------------------------
-    "audit_read": "Audit trail read",
-    "audit_export": "Audit trail exported",
+    "read_audit": "Audit trail read",
+    "checkpoints_export": "Signed checkpoints exported",
+    "export_audit": "Audit trail exported",
     # --- refusals --------------------------------------------------------------------------------
     "out_of_scope": "Record outside the caller's scope asked for",
     "request_refused": "Request refused",
@@ -62,10 +71,3 @@ ACTS: dict[str, str] = {
 def label(act: str) -> str:
     """The words for ``act`` (the name itself for an act this list does not know)."""
     return ACTS.get(act, act)
-
-
-def register(name: str, words: str) -> None:
-    """Add an act (an app's own, e.g. the reports'); the same name twice must agree."""
-    if ACTS.get(name, words) != words:
-        raise ValueError(f"act {name!r} is registered already as {ACTS[name]!r}")
-    ACTS[name] = words

@@ -36,13 +36,10 @@ from django.utils import timezone
 
 from core import ledger, signing
 
-from .acts import register
 from .models import AuditEntry, AuditHead, Checkpoint, CheckpointKind
 from .trail import check_entries, genesis_hash
 
 log = logging.getLogger(__name__)
-
-register("checkpoints_export", "Signed checkpoints exported")
 
 BODY_VERSION = "checkpoint v1"
 EXPORT_FORMAT = "docket-checkpoints-v1"

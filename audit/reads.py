@@ -77,7 +77,7 @@ def entries_read(*, ctx: AgencyContext, filters: Filters | None = None, incident
     filters = filters or Filters()
     record_for(
         ctx,
-        "audit_read",
+        "read_audit",
         subject_type="audit.AuditEntry",
         subject_ref=f"audit trail of {incident.number}" if incident else "audit trail",
         incident=incident,
@@ -143,7 +143,7 @@ def export(
     filters = filters or Filters()
     record_for(
         ctx,
-        "audit_export",
+        "export_audit",
         subject_type="audit.AuditEntry",
         subject_ref=f"audit trail of {incident.number} ({fmt})"
         if incident

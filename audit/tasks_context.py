@@ -27,5 +27,7 @@ def task_finished(sender=None, task_id=None, **kwargs) -> None:
     if opened is None:
         return
     manager, ctx = opened
-    manager.__exit__(None, None, None)
-    flush_refusals(ctx)
+    try:
+        flush_refusals(ctx)  # while the task is still the actor
+    finally:
+        manager.__exit__(None, None, None)

@@ -21,7 +21,6 @@ from accounts.labels import field_label, first_error
 from accounts.models import Membership, Role
 from accounts.permissions import require
 from accounts.scoping import scope
-from audit.acts import register as register_act
 from audit.trail import record as audit_record
 from audit.trail import record_for
 from compliance.models import InformationSystem
@@ -714,9 +713,6 @@ def auditor_grant(
         reason=note,
     )
     return grant
-
-
-register_act("auditor_grant_expired", "Auditor's grant expired")
 
 
 def grants_record_expiries(*, now: datetime | None = None) -> int:

@@ -24,7 +24,6 @@ from django.utils import timezone
 from accounts.context import AgencyContext, AgencyContextError, context_for
 from accounts.permissions import require
 from accounts.scoping import scope
-from audit.acts import register
 from audit.models import Outcome
 from audit.trail import record
 from core.errors import Conflict, DocketError, InvalidInput, NotFound
@@ -59,11 +58,6 @@ def _now(now: datetime | None) -> datetime:
 def build_timeout() -> timedelta:
     """How long a build may run before another worker may take the job over."""
     return timedelta(seconds=getattr(settings, "DOCKET_PACKAGE_BUILD_TIMEOUT_SECONDS", 6 * 3600))
-
-
-register("package_request", "Evidence package asked for")
-register("package_build", "Evidence package built")
-register("package_download", "Evidence package downloaded")
 
 
 def _audit(

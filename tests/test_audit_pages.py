@@ -54,7 +54,7 @@ def test_compliance_officer_sees_the_agencys_entries_in_its_zone(client, carol, 
     assert "2026-11-01 01:30 EST (America/New_York)" in page  # the hour after, clocks back
     assert "Times in America/New_York" in page
     # The read is itself an entry, with the filters used.
-    read = AuditEntry.objects.filter(act="audit_read", actor=carol).get()
+    read = AuditEntry.objects.filter(act="read_audit", actor=carol).get()
     assert read.changes == {"filters": {}}
 
 
@@ -141,7 +141,7 @@ def test_csv_export_streams_the_filtered_entries(client, adam, world):
     # A title that a spreadsheet would run is exported as text.
     assert json.loads(rows[1]["changes"])["title"]["after"] == "=HYPERLINK(evil)"
     assert all(not v.startswith("=") for r in rows for v in r.values())
-    export = AuditEntry.objects.get(act="audit_export", actor=adam)
+    export = AuditEntry.objects.get(act="export_audit", actor=adam)
     assert export.changes == {"filters": {"act": "incident_open"}, "format": "csv"}
 
 
@@ -151,7 +151,7 @@ def test_jsonl_export_rows_recompute_their_hashes(client, carol, world):
     assert response["Content-Type"] == "application/x-ndjson"
     lines = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
     # The export's own entry is about the incident too, written before the rows are read.
-    assert [line["act"] for line in lines] == ["incident_open", "incident_edit", "audit_export"]
+    assert [line["act"] for line in lines] == ["incident_open", "incident_edit", "export_audit"]
     assert lines[1]["changes"] == {"summary": {"before": "", "after": "Widened."}}
     for line in lines:
         extra = {"at_local", "incident_number", "prev_hash", "entry_hash"}
@@ -163,4 +163,4 @@ def test_export_refuses_invalid_filters_naming_them(client, carol, world):
     response = _get(client, carol, "/audit/export.csv", outcome="maybe")
     assert response.status_code == 400
     assert "outcome" in response.content.decode()
-    assert not AuditEntry.objects.filter(act="audit_export").exists()
+    assert not AuditEntry.objects.filter(act="export_audit").exists()

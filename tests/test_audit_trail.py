@@ -139,7 +139,9 @@ def test_entry_fields_come_from_the_act_context(agency_a, carol, open_incident, 
     assert entry.at == T0 and entry.outcome == "success"
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback as the suite's other transactional tests: its flush then leaves the
+# tables empty for the next one to restore (a flush without it re-creates content types).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_give_a_gapless_chain(agency_a):
     errors = []
 
@@ -163,3 +165,16 @@ def test_concurrent_appends_give_a_gapless_chain(agency_a):
     assert errors == []
     assert [e.seq for e in chain_entries(agency_a)] == list(range(1, 21))
     assert check_agency_chain(agency_a) == []
+
+
+def test_a_celery_task_is_the_actor_of_its_entries(agency_a):
+    from celery import shared_task
+
+    @shared_task(name="tests.audit_probe")
+    def probe():
+        return record("snapshot_take", agency=agency_a, subject_type="t", subject_id=1).pk
+
+    pk = probe.apply().get()  # eager, with the task signals
+    entry = AuditEntry.objects.get(pk=pk)
+    assert (entry.actor, entry.actor_label) == (None, "task tests.audit_probe")
+    assert current_act().actor_label == "system"  # the context ends with the task

@@ -61,8 +61,8 @@ def test_a_batch_costs_two_queries_whatever_its_size(
     assert send(alerts(1, start=5000)).status_code == 200  # records the token's first use
     # The token with its agency and selectors; then the delivery's transaction (a savepoint
     # here, inside the test's): one INSERT for the whole batch and the delivery's one audit
-    # entry (its chain's head locked, the entry, the head moved on).
-    with django_assert_num_queries(1 + 2 + 1 + 3):
+    # entry (its chain's head locked and advanced, then the entry with the head's new hash).
+    with django_assert_num_queries(1 + 2 + 1 + 2):
         response = send(alerts(size))
     assert response.json() == {"accepted": size, "duplicates": 0, "rejected": []}
     assert Detection.objects.filter(system=web_system).count() == size + 1
