@@ -66,8 +66,8 @@ ACTS: dict[str, str] = {
     "admin_delete": "Deleted in the administration",
     # --- the audit trail itself ------------------------------------------------------------------
     "read_audit": "Audit trail read",
-    "checkpoints_export": "Signed checkpoints exported",
     "export_audit": "Audit trail exported",
+    "export_checkpoints": "Signed checkpoints exported",
     # --- refusals --------------------------------------------------------------------------------
     "out_of_scope": "Record outside the caller's scope asked for",
     "request_refused": "Request refused",

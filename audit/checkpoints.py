@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core import ledger, signing
@@ -163,10 +164,12 @@ def sign_head(
 
 def latest_checkpoints(kind: str) -> dict[str, Checkpoint]:
     """chain → its longest checkpoint, for every chain of ``kind`` that has one."""
-    latest: dict[str, Checkpoint] = {}
-    for cp in Checkpoint.objects.filter(kind=kind).order_by("chain", "length"):
-        latest[cp.chain] = cp
-    return latest
+    longest = (
+        Checkpoint.objects.filter(kind=kind, chain=OuterRef("chain"))
+        .order_by("-length")
+        .values("length")[:1]
+    )
+    return {cp.chain: cp for cp in Checkpoint.objects.filter(kind=kind, length=Subquery(longest))}
 
 
 def checkpoints_covering(kind: str, chain: str, length: int):
@@ -444,7 +447,7 @@ def verify_audit_chains(copy: ExportedCopy | None = None) -> list[ChainReport]:
         missing = missing_from_database(copy, CheckpointKind.AUDIT)
     heads = {h.chain: h for h in AuditHead.objects.all()}
     chains = set(heads) | set(checkpoints)
-    chains |= set(AuditEntry.objects.values_list("chain", flat=True).distinct())
+    chains |= set(AuditEntry.objects.order_by().values_list("chain", flat=True).distinct())
     reports = []
     for chain in sorted(chains):
         entries = AuditEntry.objects.filter(chain=chain).order_by("seq")

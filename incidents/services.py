@@ -671,10 +671,11 @@ def auditor_grant(
         user=user,
         defaults={"granted_by": ctx.user, "valid_from": start, "valid_until": end},
     )
-    before = (None, None) if created else (grant.valid_from, grant.valid_until)
+    before = (None, None)
     if not created:
         if (grant.valid_from, grant.valid_until) == (start, end):
             return grant
+        before = (grant.valid_from.isoformat(), grant.valid_until.isoformat())
         grant.granted_by, grant.valid_from, grant.valid_until = ctx.user, start, end
         grant.expiry_recorded_at = None
         grant.save(update_fields=["granted_by", "valid_from", "valid_until", "expiry_recorded_at"])
@@ -707,8 +708,8 @@ def auditor_grant(
                 "before": None if created else user.get_username(),
                 "after": user.get_username(),
             },
-            "valid_from": {"before": before[0], "after": start},
-            "valid_until": {"before": before[1], "after": end},
+            "valid_from": {"before": before[0], "after": start.isoformat()},
+            "valid_until": {"before": before[1], "after": end.isoformat()},
         },
         reason=note,
     )

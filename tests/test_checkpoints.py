@@ -6,9 +6,11 @@ append-only triggers switched off for the test's own transaction
 Each is detected, named, and makes the command exit non-zero."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+from celery import current_app
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -20,8 +22,9 @@ from audit.models import AuditEntry, AuditHead, Checkpoint, chain_key
 from audit.trail import record
 from core import ledger, signing
 from evidence.models import CustodyEntry, Evidence
+from incidents import tasks as incidents_tasks
 from reporting.models import Obligation
-from reporting.tasks import verify_integrity
+from reporting.tasks import make_checkpoints, verify_integrity
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +42,10 @@ def demo(settings, tmp_path):
     for n in range(3):
         record("incident_edit", agency=other, subject_type="incidents.Incident", subject_id=n)
     return demo
+
+
+def length_of(agency):
+    return AuditHead.objects.get(chain=chain_key(agency)).length
 
 
 def run(command, *args):
@@ -85,19 +92,20 @@ def test_checkpoint_signs_each_chain_once_until_its_head_moves(demo):
     custody = Checkpoint.objects.filter(kind="custody")
     assert set(audit.values_list("chain", flat=True)) >= {chain_key(demo)}
     assert custody.count() == Evidence.objects.count() > 0
+    length = length_of(demo)
     cp = audit.get(chain=chain_key(demo))
-    assert cp.length == 5
-    assert cp.head_hash == AuditEntry.objects.get(chain=cp.chain, seq=5).entry_hash
+    assert cp.length == length
+    assert cp.head_hash == AuditEntry.objects.get(chain=cp.chain, seq=length).entry_hash
     assert cp.key_id == signing.key_id()
     assert cp.body == body_text(
         kind="audit",
         chain=cp.chain,
-        length=5,
+        length=length,
         head_hash=cp.head_hash,
         signed_at=cp.signed_at,
         key=cp.key_id,
     )
-    assert f"chain {cp.chain}\nlength 5\nhead {cp.head_hash}\n" in cp.body
+    assert f"chain {cp.chain}\nlength {length}\nhead {cp.head_hash}\n" in cp.body
     assert signing.verify(cp.body.encode(), cp.signature)
 
     before = Checkpoint.objects.count()
@@ -108,14 +116,14 @@ def test_checkpoint_signs_each_chain_once_until_its_head_moves(demo):
     record("incident_edit", agency=demo, subject_type="incidents.Incident", subject_id=99)
     ok, out = run("checkpoint")
     assert ok and Checkpoint.objects.count() == before + 1
-    assert audit.filter(chain=chain_key(demo)).order_by("length").last().length == 6
+    assert audit.filter(chain=chain_key(demo)).order_by("length").last().length == length + 1
 
 
 def test_untouched_records_verify(demo):
     run("checkpoint")
     ok, out = run("verify_audit")
     assert ok, out
-    assert f"OK audit {chain_key(demo)} (5 entries)" in out
+    assert f"OK audit {chain_key(demo)} ({length_of(demo)} entries)" in out
     ok, out = run("verify_ledger")
     assert ok, out
 
@@ -134,25 +142,26 @@ def test_an_edited_audit_entry_is_named(demo):
 
 def test_an_audit_chain_rewritten_from_its_first_entry_is_detected(demo):
     run("checkpoint")
+    length = length_of(demo)
     rewrite_audit_chain(demo)
     ok, out = run("verify_audit")
     assert not ok
     line = next(x for x in out.splitlines() if chain_key(demo) in x)
     assert "altered" not in line  # every link and hash holds: only the checkpoint tells
-    assert "entry #5 does not match the checkpoint of 5 entries signed" in line
+    assert f"entry #{length} does not match the checkpoint of {length} entries signed" in line
     assert "(chain rewritten)" in line
 
 
 def test_a_truncated_audit_chain_is_detected(demo):
     run("checkpoint")
-    chain = chain_key(demo)
+    chain, length = chain_key(demo), length_of(demo)
     tamper("DELETE FROM audit_auditentry WHERE chain = %s AND seq > 3", [chain])
     third = AuditEntry.objects.get(chain=chain, seq=3).entry_hash
     tamper("UPDATE audit_audithead SET length = 3, head_hash = %s WHERE chain = %s", [third, chain])
     ok, out = run("verify_audit")
     assert not ok
     assert "the chain is cut short (truncated): it has 3 entries but the checkpoint" in out
-    assert "covers 5" in out
+    assert f"covers {length}" in out
 
 
 def test_a_deleted_audit_chain_is_detected(demo):
@@ -185,15 +194,14 @@ def test_a_checkpoint_by_an_untrusted_key_is_named(demo, settings):
 
 def test_a_broken_chain_is_not_signed(demo):
     run("checkpoint")
-    record("incident_edit", agency=demo, subject_type="incidents.Incident", subject_id=7)
-    tamper(
-        "UPDATE audit_auditentry SET reason = 'edited' WHERE chain = %s AND seq = 6",
-        [chain_key(demo)],
-    )
+    entry = record("incident_edit", agency=demo, subject_type="incidents.Incident", subject_id=7)
+    tamper("UPDATE audit_auditentry SET reason = 'edited' WHERE id = %s", [entry.pk])
     before = Checkpoint.objects.count()
     ok, out = run("checkpoint")
     assert not ok
-    assert f"NOT SIGNED {chain_key(demo)}: entry #6: contents do not match its hash" in out
+    assert (
+        f"NOT SIGNED {chain_key(demo)}: entry #{entry.seq}: contents do not match its hash" in out
+    )
     assert Checkpoint.objects.count() == before
 
 
@@ -253,7 +261,7 @@ def test_verification_against_an_exported_copy(demo, tmp_path):
     assert lines[0]["format"] == "docket-checkpoints-v1"
     assert lines[0]["public_keys"] == {signing.key_id(): signing.public_key_pem()}
     assert len(lines) == 1 + Checkpoint.objects.count()
-    assert AuditEntry.objects.filter(act="checkpoints_export").exists()
+    assert AuditEntry.objects.filter(act="export_checkpoints").exists()
 
     ok, out = run("verify_audit", "--checkpoints", str(copy))
     assert ok, out
@@ -322,3 +330,17 @@ def test_the_daily_check_mails_the_agency_administrators_on_a_break(demo):
     assert f"FAILED audit {chain_key(demo)}" in message.body
     assert "(chain rewritten)" in message.body
     assert AuditHead.objects.filter(chain=chain_key(demo)).exists()
+
+
+def test_beat_makes_checkpoints_hourly_and_verifies_daily(demo, settings):
+    schedule = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["reporting.tasks.make_checkpoints"] == timedelta(hours=1)
+    assert schedule["reporting.tasks.verify_integrity"] == timedelta(days=1)
+    assert "incidents.tasks.record_grant_expiries" in schedule
+    assert incidents_tasks.record_grant_expiries.name in current_app.tasks
+    assert {"reporting.tasks.make_checkpoints", "reporting.tasks.verify_integrity"} <= set(
+        current_app.tasks
+    )
+    made = make_checkpoints.delay().get()
+    assert made == Checkpoint.objects.count() > 0
+    assert make_checkpoints.delay().get() == 0

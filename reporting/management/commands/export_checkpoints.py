@@ -37,7 +37,7 @@ class Command(AuditedCommand):
             if os.path.exists(tmp):
                 os.remove(tmp)
         record(
-            "checkpoints_export",
+            "export_checkpoints",
             agency=None,
             subject_type="audit.Checkpoint",
             subject_ref=f"{count} checkpoint(s) to {os.path.abspath(path)}",
