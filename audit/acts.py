@@ -57,16 +57,6 @@ ACTS: dict[str, str] = {
     "compliance_import": "Compliance records imported",
     "risk_accept": "Risk accepted",
     "snapshot_take": "Compliance snapshot taken",
-    # --- reports (reporting.reports; their entries come with the reports' integration) ------------
-    "report_draft": "Report drafted",
-    "report_render": "Report version rendered",
-    "report_return": "Report returned to draft",
-    "report_approve": "Report approved",
-    "report_submit": "Report submitted",
-    # --- evidence packages -----------------------------------------------------------------------
-    "package_request": "Evidence package asked for",
-    "package_build": "Evidence package built",
-    "package_download": "Evidence package downloaded",
     # --- accounts and administration -------------------------------------------------------------
     "sign_in": "Signed in",
     "sign_in_failed": "Sign-in failed",

@@ -138,6 +138,7 @@ def test_production_deploy_check_passes_with_a_key_and_fails_without(tmp_path):
         "DOCKET_SIGNING_KEY": signing.generate_private_pem(),
     }
     env.pop("DOCKET_SIGNING_KEY_FILE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest
     command = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
     ok = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert ok.returncode == 0, ok.stderr

@@ -2,11 +2,13 @@
 the incident page, writes its narrative in the editor, previews it, asks for a PDF and watches
 the version list go from "Rendering…" to the new version without reloading (htmx polling the
 status fragment) while the worker renders it. axe-core checks the editor and the version list;
-the editor and the version list are saved to docs/screenshots/.
+the editor and the version list are saved as screenshots: to the test's temporary folder, or to
+docs/screenshots/ when ``DOCKET_SCREENSHOTS=1`` (so a test run leaves the tree as it found it).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +27,7 @@ from ..support.browser import describe_violations, run_axe
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-SCREENSHOTS = Path(django_settings.BASE_DIR) / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(django_settings.BASE_DIR) / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -42,6 +44,7 @@ def test_drafting_editing_previewing_and_rendering_a_report(
     signed_in_page, settings, tmp_path, agency_a, carol, olivia, open_incident, worker_held
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
+    SCREENSHOTS = DOCS_SCREENSHOTS if os.environ.get("DOCKET_SCREENSHOTS") else tmp_path / "shots"
     now = timezone.now()
     incident = open_incident(now=now - timedelta(hours=3), title="Web store compromise")
     determination_record(
