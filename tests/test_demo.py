@@ -483,6 +483,15 @@ def test_the_main_incidents_reports_tell_where_each_stands(main_incident, demo):
     answer = cisa_response_for(main_incident)
     assert answer.tracking_number.endswith("-0417") and answer.severity == "high"
 
+    # The case-records breach (the incident due tonight) has its 30-day report drafted, with
+    # every narrative the report asks for written.
+    breach = Report.objects.get(agency=demo, kind="major-breach-report")
+    assert breach.obligation.rule.key == "major-breach-30-day" and breach.state == "draft"
+    assert breach.incident.title.startswith("Case records exported")
+    assert current_determination(breach.incident).breach is True
+    for key in ("how-occurred", "risk-of-harm", "delay", "notification"):
+        assert breach.narrative[key].strip(), key
+
     now = timezone.now().astimezone(demo.tz)
     year = now.year + 1 if now.month >= 10 else now.year
     annual = Report.objects.get(agency=demo, kind="annual-fisma-summary")

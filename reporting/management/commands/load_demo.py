@@ -39,6 +39,7 @@ from incidents.models import (
     IndicatorType,
     InformationImpact,
     Location,
+    PiiAct,
     Recoverability,
 )
 from incidents.services import (
@@ -88,6 +89,16 @@ REPORT_NARRATIVE = {
     "response-narrative": "Containment within three hours of identification; eradication is "
     "under way.",
     "agency-summary": "The agency's major incidents of the fiscal year, as recorded in Docket.",
+    # The 30-day report of the case-records breach.
+    "how-occurred": "A contractor account unused for 200 days signed in from an unfamiliar "
+    "network and exported case summaries through the reporting module; the account's "
+    "credentials are believed to have been reused from an unrelated breach.",
+    "risk-of-harm": "The senior agency official for privacy assessed the risk of harm as "
+    "moderate: the summaries name people and their case status, but hold no Social Security "
+    "or financial account numbers.",
+    "delay": "None: notice to individuals was not delayed at the request of law enforcement.",
+    "notification": "- Letters to the 41,000 individuals within 30 days of discovery.\n- "
+    "Twelve months of identity monitoring offered to each.",
 }
 
 # (username, role, agency, first name, last name, note) in the order they are printed.
@@ -200,7 +211,7 @@ class Scenario:
 
         # In the order they were opened, so the numbers follow the calendar.
         self.closed_after_met()
-        self.due_soon()
+        breach = self.due_soon()
         self.dismissed()
         self.met_late()
         self.waived()
@@ -218,7 +229,7 @@ class Scenario:
         compliance_demo_load(
             store=self.store, case=self.case, ctx=self.ctx, incident=main, now=self.now
         )
-        self.reports(main)
+        self.reports(main, breach=breach)
         return {
             "agencies": 2,
             "systems": 3,
@@ -325,10 +336,17 @@ class Scenario:
             now=at,
         )
 
-    def reports(self, incident) -> None:
+    def reports(self, incident, *, breach) -> None:
         """The seven-day notices in review, supplemental report 1 drafted (and rendered as a
-        draft) from everything loaded, and the agency's annual summary of this fiscal year."""
+        draft) from everything loaded, the 30-day report of the case-records breach drafted,
+        and the agency's annual summary of this fiscal year."""
         isso = self.ctx["isso"]
+        breach_report = report_draft(
+            self.ctx["compliance"],
+            obligation=self._obligation(breach, "major-breach-30-day"),
+            now=self.ago(minutes=55),
+        )
+        self._written("compliance", breach_report, at=self.ago(minutes=54))
         for key in ("congress-7-day", "ig-7-day"):
             report = report_draft(
                 isso, obligation=self._obligation(incident, key), now=self.ago(minutes=50)
@@ -549,9 +567,16 @@ class Scenario:
             ctx=self.ctx["approver"],
             incident=incident,
             decision=Decision.MAJOR,
-            rationale="Exfiltration of case records; assessed NCISS level 3 (High).",
+            rationale=(
+                "Exfiltration of case records naming 41,000 people; assessed NCISS level 3 "
+                "(High); a breach of personally identifiable information."
+            ),
             harms={"civil_liberties": {"likely": True, "note": "Case summaries name people."}},
             nciss_level=3,
+            pii_individuals=41000,
+            pii_acts=[PiiAct.EXFILTRATION],
+            breach=True,
+            breach_discovered_at=self._local(7, 9, 40),
             basis_at=self._local(7, 10, 30),
             now=self._local(7, 10, 30),
         )
