@@ -7,8 +7,9 @@ import getpass
 import os
 import socket
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from .checkpoints import ExportError, read_export
 from .context import act_context
 from .trail import flush_refusals
 
@@ -35,3 +36,24 @@ class AuditedCommand(BaseCommand):
                 return super().execute(*args, **options)
             finally:
                 flush_refusals(ctx)
+
+
+class ChainCheckCommand(AuditedCommand):
+    """A command that checks hash chains against the signed checkpoints: those kept in the
+    database, or with ``--checkpoints FILE`` those of a copy ``export_checkpoints`` wrote."""
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--checkpoints",
+            metavar="FILE",
+            help="Check against this exported copy of the checkpoints instead of the database's.",
+        )
+
+    def checkpoints_copy(self, options):
+        """The exported copy named by ``--checkpoints`` (None: the database's own)."""
+        if not options["checkpoints"]:
+            return None
+        try:
+            return read_export(options["checkpoints"])
+        except ExportError as exc:
+            raise CommandError(str(exc)) from exc

@@ -5,28 +5,15 @@ Prints OK or FAILED per chain; exits non-zero when any is broken."""
 
 from django.core.management.base import CommandError
 
-from audit.checkpoints import ExportError, read_export
-from audit.commands import AuditedCommand
+from audit.commands import ChainCheckCommand
 from evidence.services import ledger_verify
 
 
-class Command(AuditedCommand):
+class Command(ChainCheckCommand):
     help = "Walk every custody chain, check it against its signed checkpoints (exit 1 on a break)."
 
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--checkpoints",
-            metavar="FILE",
-            help="Check against this exported copy of the checkpoints instead of the database's.",
-        )
-
     def handle(self, *args, **options):
-        copy = None
-        if options["checkpoints"]:
-            try:
-                copy = read_export(options["checkpoints"])
-            except ExportError as exc:
-                raise CommandError(str(exc)) from exc
+        copy = self.checkpoints_copy(options)
         results = ledger_verify(copy)
         for result in results:
             style = self.style.SUCCESS if result.ok else self.style.ERROR

@@ -5,28 +5,16 @@ Prints OK or FAILED per chain and each broken due time; exits non-zero on any br
 
 from django.core.management.base import CommandError
 
-from audit.checkpoints import ExportError, read_export, verify_audit_chains
-from audit.commands import AuditedCommand
+from audit.checkpoints import verify_audit_chains
+from audit.commands import ChainCheckCommand
 from reporting.integrity import due_time_problems
 
 
-class Command(AuditedCommand):
+class Command(ChainCheckCommand):
     help = "Check every audit chain against its checkpoints and every due time (exit 1 on a break)."
 
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--checkpoints",
-            metavar="FILE",
-            help="Check against this exported copy of the checkpoints instead of the database's.",
-        )
-
     def handle(self, *args, **options):
-        copy = None
-        if options["checkpoints"]:
-            try:
-                copy = read_export(options["checkpoints"])
-            except ExportError as exc:
-                raise CommandError(str(exc)) from exc
+        copy = self.checkpoints_copy(options)
         reports = verify_audit_chains(copy)
         for report in reports:
             style = self.style.SUCCESS if report.ok else self.style.ERROR
